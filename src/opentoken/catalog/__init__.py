@@ -1,0 +1,1 @@
+"""Model registry: "{provider}/{model}" -> provider, upstream model, limits, prices, capabilities (data files)."""

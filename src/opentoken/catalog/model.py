@@ -1,0 +1,79 @@
+"""Typed catalog entries. The entries themselves are data (``models.toml``), never code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+ReasoningStyle = Literal["none", "budget", "level", "adaptive"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """USD per million tokens."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal = Decimal(0)
+    cache_write: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    vision: bool = False
+    tools: bool = True
+    reasoning: bool = False
+    structured_output: bool = False
+    pdf: bool = False
+    audio: bool = False
+    penalties: bool = False  # presence/frequency penalty accepted upstream
+    logprobs: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningSpec:
+    """How ``reasoning_effort`` maps onto the model's thinking controls.
+
+    - ``budget``: a token budget; ``budgets`` maps effort -> tokens (0 = off, allowed only if ``can_disable``),
+      clamped to [min_budget, max_budget].
+    - ``level``: a thinking level; ``levels`` maps effort -> level name accepted by the model.
+    - ``adaptive``: the model decides; ``levels`` maps effort -> the provider's effort value.
+    - ``none``: the model has no reasoning control; ``reasoning_effort`` other than none is a 400.
+    """
+
+    style: ReasoningStyle = "none"
+    budgets: dict[str, int] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    min_budget: int = 0
+    max_budget: int = 0
+    can_disable: bool = True
+    default_on: bool = False  # the model thinks even when the client asks nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. ``first_token`` bounds the wait for response headers / first stream event."""
+
+    connect: float = 10.0
+    first_token: float = 120.0
+    idle: float = 120.0
+    total: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: str  # public id "{provider}/{model}"
+    provider: str
+    upstream_model: str
+    name: str
+    created: int  # unix seconds
+    context_window: int
+    max_output_tokens: int
+    default_max_tokens: int
+    prices: Prices
+    capabilities: Capabilities = Capabilities()
+    reasoning: ReasoningSpec = ReasoningSpec()
+    timeouts: Timeouts = Timeouts()
+    fallbacks: tuple[str, ...] = ()
+    description: str = ""

@@ -1,0 +1,127 @@
+"""Load the catalog from TOML data and look models up by public id."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from opentoken.catalog.model import Capabilities, ModelInfo, Prices, ReasoningSpec, Timeouts
+from opentoken.core.errors import ModelNotFound
+
+
+class CatalogError(ValueError):
+    """The catalog data is malformed (raised at start-up, never on a request)."""
+
+
+def _money(value: Any, where: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as e:
+        raise CatalogError(f"{where}: not a price: {value!r}") from e
+    if amount < 0:
+        raise CatalogError(f"{where}: negative price")
+    return amount
+
+
+def _reasoning(raw: Any, defaults: Mapping[str, Any], where: str) -> ReasoningSpec:
+    if raw is None:
+        return ReasoningSpec()
+    if isinstance(raw, str):
+        if raw not in defaults:
+            raise CatalogError(f"{where}: unknown reasoning preset {raw!r}")
+        raw = defaults[raw]
+    return ReasoningSpec(
+        style=raw.get("style", "none"),
+        budgets={str(k): int(v) for k, v in raw.get("budgets", {}).items()},
+        levels={str(k): str(v) for k, v in raw.get("levels", {}).items()},
+        min_budget=int(raw.get("min_budget", 0)),
+        max_budget=int(raw.get("max_budget", 0)),
+        can_disable=bool(raw.get("can_disable", True)),
+        default_on=bool(raw.get("default_on", False)),
+    )
+
+
+def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> ModelInfo:
+    mid = raw.get("id")
+    if not isinstance(mid, str) or mid.count("/") < 1:
+        raise CatalogError(f"model id must look like provider/model: {mid!r}")
+    provider = mid.split("/", 1)[0]
+    p = raw.get("prices") or {}
+    try:
+        return ModelInfo(
+            id=mid,
+            provider=provider,
+            upstream_model=str(raw.get("upstream_model", mid.split("/", 1)[1])),
+            name=str(raw.get("name", mid)),
+            created=int(raw.get("created", 0)),
+            context_window=int(raw["context_window"]),
+            max_output_tokens=int(raw["max_output_tokens"]),
+            default_max_tokens=int(raw.get("default_max_tokens", raw["max_output_tokens"])),
+            prices=Prices(
+                input=_money(p["input"], f"{mid}.prices.input"),
+                output=_money(p["output"], f"{mid}.prices.output"),
+                cache_read=_money(p.get("cache_read", 0), f"{mid}.prices.cache_read"),
+                cache_write=_money(p.get("cache_write", 0), f"{mid}.prices.cache_write"),
+            ),
+            capabilities=Capabilities(**raw.get("capabilities", {})),
+            reasoning=_reasoning(raw.get("reasoning"), defaults, mid),
+            timeouts=Timeouts(**raw.get("timeouts", {})),
+            fallbacks=tuple(raw.get("fallbacks", ())),
+            description=str(raw.get("description", "")),
+        )
+    except (KeyError, TypeError) as e:
+        raise CatalogError(f"{mid}: missing or malformed field: {e}") from e
+
+
+class Catalog:
+    """An immutable set of models; ``resolve`` is the only lookup the request path uses."""
+
+    def __init__(self, models: list[ModelInfo]) -> None:
+        self._by_id: dict[str, ModelInfo] = {m.id: m for m in models}
+
+    def __iter__(self) -> Iterator[ModelInfo]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def get(self, model_id: str) -> ModelInfo | None:
+        return self._by_id.get(model_id)
+
+    def resolve(self, model_id: str, param: str = "model") -> ModelInfo:
+        model = self._by_id.get(model_id)
+        if model is not None:
+            return model
+        close = difflib.get_close_matches(model_id, list(self._by_id), n=3, cutoff=0.4)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ModelNotFound(
+            f"The model `{model_id}` is not registered. Use an id of the form provider/model from "
+            f"GET /v1/models.{hint}",
+            param=param,
+        )
+
+
+def _load_doc(data: Mapping[str, Any], base: dict[str, ModelInfo], defaults: dict[str, Any]) -> None:
+    defaults.update(data.get("defaults", {}))
+    for raw in data.get("model", []):
+        model = _model(raw, defaults)
+        base[model.id] = model
+
+
+def load_catalog(extra: Path | None = None) -> Catalog:
+    """The packaged catalog, with ``extra`` (an operator TOML file) merged over it by id."""
+    text = resources.files("opentoken.catalog").joinpath("models.toml").read_text("utf-8")
+    models: dict[str, ModelInfo] = {}
+    defaults: dict[str, Any] = {}
+    _load_doc(tomllib.loads(text), models, defaults)
+    if extra is not None:
+        try:
+            _load_doc(tomllib.loads(extra.read_text("utf-8")), models, defaults)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise CatalogError(f"cannot read catalog file {extra}: {e}") from e
+    return Catalog(list(models.values()))

@@ -1,0 +1,1 @@
+"""Pure domain types shared by every layer: canonical chat request/result, stream events, usage, money, errors."""

@@ -1,0 +1,129 @@
+"""Canonical chat request: what every provider adapter translates from.
+
+The OpenAI wire request (``opentoken.api``) is validated and converted into these frozen types once, at the
+edge. System and developer messages keep their place here; each adapter hoists them as its API requires.
+JSON Schemas (tool parameters, response formats) stay plain JSON objects: they are data, not structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+JSONObject = dict[str, Any]
+Role = Literal["system", "user", "assistant", "tool"]
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image: either inline (``data`` is base64, ``media_type`` set) or by ``url`` (http/https)."""
+
+    url: str | None = None
+    data: str | None = None
+    media_type: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A document or other file sent inline as base64 (OpenAI ``file`` parts with ``file_data``)."""
+
+    data: str
+    media_type: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPart:
+    data: str
+    format: str  # "wav" | "mp3"
+
+
+Part = TextPart | ImagePart | FilePart | AudioPart
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # the JSON text as the client sent it (validated to be a JSON object)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayState:
+    """Opaque provider state that must be sent back with an assistant turn (thinking blocks, signatures).
+
+    The gateway keeps it server-side keyed by tool-call id so that plain OpenAI clients, which send back only
+    ids and content, still drive tool loops that need it. ``provider`` names the adapter that produced it;
+    ``data`` is that adapter's own JSON text, which nothing else reads.
+    """
+
+    provider: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    parts: tuple[Part, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    replay: ReplayState | None = None  # filled by the pipeline for assistant turns with stored state
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str | None = None
+    parameters: JSONObject | None = None
+    strict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolChoice:
+    mode: Literal["auto", "none", "required", "function"]
+    name: str | None = None  # set when mode == "function"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = None
+    schema: JSONObject | None = None
+    strict: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    model: str  # the public id, "{provider}/{model}"
+    messages: tuple[Message, ...]
+    stream: bool = False
+    include_usage: bool = False
+    max_tokens: int | None = None  # max_completion_tokens wins over max_tokens
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    n: int = 1
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logprobs: bool = False
+    top_logprobs: int | None = None
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    user: str | None = None
+    ignored: tuple[str, ...] = field(default=())  # request fields accepted but not used (reported)

@@ -1,0 +1,1 @@
+"""Pure translation, one folder per provider. Nothing under providers/ does I/O."""
