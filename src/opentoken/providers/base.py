@@ -29,6 +29,7 @@ class UpstreamRequest:
     body: bytes
     headers: Mapping[str, str]
     stream: bool
+    adjusted: tuple[str, ...] = ()  # OpenAI params the adapter changed or dropped (reported to the client)
 
 
 class StreamDecoder(Protocol):
