@@ -1,0 +1,1 @@
+"""Usage records and cost; buffered durable ledger writes."""
