@@ -1,0 +1,133 @@
+"""Store interfaces and the records they hold. Every backend implements these; one test suite runs on all."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from opentoken.core.chat import ReplayState
+
+BudgetPeriod = Literal["none", "daily", "weekly", "monthly"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    name: str
+    prefix: str  # the first characters of the secret, safe to show in listings
+    key_hash: str  # hex sha256 of the secret; the secret itself is never stored
+    created_at: datetime
+    owner: str | None = None
+    models: tuple[str, ...] = ()  # fnmatch patterns ("google/*"); empty = every model
+    budget_usd: Decimal | None = None
+    budget_period: BudgetPeriod = "none"
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrent: int | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def allows(self, model_id: str) -> bool:
+        return not self.models or any(fnmatch.fnmatchcase(model_id, p) for p in self.models)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChanges:
+    """Fields an update may change (None = leave as is; use ``clear`` to null a field)."""
+
+    name: str | None = None
+    owner: str | None = None
+    models: tuple[str, ...] | None = None
+    budget_usd: Decimal | None = None
+    budget_period: BudgetPeriod | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrent: int | None = None
+    expires_at: datetime | None = None
+    metadata: Mapping[str, str] | None = None
+    clear: tuple[str, ...] = ()
+
+
+class KeyStore(Protocol):
+    async def create(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    async def list(self) -> list[ApiKey]: ...
+    async def update(self, key_id: str, changes: KeyChanges) -> ApiKey | None: ...
+    async def revoke(self, key_id: str, at: datetime) -> ApiKey | None: ...
+    async def replace_hash(self, key_id: str, key_hash: str, prefix: str) -> ApiKey | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One ledger row: every request that reached a provider leaves exactly one."""
+
+    request_id: str
+    key_id: str
+    model: str  # public id
+    provider: str
+    upstream_model: str
+    created_at: datetime
+    status: int  # HTTP status the client got (200 for a stream that began, even if it failed later)
+    stream: bool
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    cost_input: Decimal = Decimal(0)
+    cost_cache_read: Decimal = Decimal(0)
+    cost_cache_write: Decimal = Decimal(0)
+    cost_output: Decimal = Decimal(0)
+    cost_reasoning: Decimal = Decimal(0)
+    error_code: str | None = None
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    key_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    group_by: tuple[Literal["key", "model", "provider", "day"], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    group: Mapping[str, str]
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    cost: Decimal
+    errors: int
+
+
+class Ledger(Protocol):
+    async def append_many(self, records: Sequence[UsageRecord]) -> None:
+        """Durably write all records in one transaction."""
+        ...
+
+    async def spend(self, key_id: str, since: datetime | None) -> Decimal: ...
+    async def usage(self, query: UsageQuery) -> list[UsageRow]: ...
+    async def recent(self, limit: int = 100, key_id: str | None = None) -> list[UsageRecord]: ...
+    async def count(self) -> int: ...
+
+
+class ReplayStore(Protocol):
+    """Provider state kept server-side between turns, keyed by tool-call id, with a TTL."""
+
+    async def put(self, items: Mapping[str, ReplayState], ttl_seconds: int) -> None: ...
+    async def get_many(self, keys: Sequence[str]) -> dict[str, ReplayState]: ...
