@@ -1,0 +1,1 @@
+"""Our wire schemas: the OpenAI Chat Completions request, response, chunk, error and models list."""

@@ -1,0 +1,280 @@
+"""Validate an OpenAI request body and convert it into the canonical ``ChatRequest``.
+
+Every rejection is an ``InvalidRequest`` whose ``param`` names the offending field the way OpenAI does
+(``messages[2].role``, ``tools[0].function.name``). Unknown top-level fields are accepted and reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+import msgspec
+import orjson
+
+from opentoken.api import request as w
+from opentoken.core import chat as c
+from opentoken.core.errors import InvalidRequest, UnsupportedParameter
+
+_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),(?P<data>.*)$", re.S)
+
+
+def _param_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
+    text = str(err)
+    m = _PATH.match(text)
+    msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
+    param = path.lstrip(".") if path else None
+    missing = _MISSING.match(msg)
+    if missing:
+        field = missing.group("field")
+        param = f"{param}.{field}" if param else field
+    return msg, param or None
+
+
+def parse_body(body: bytes) -> tuple[c.ChatRequest, w.ChatCompletionRequest]:
+    """Parse and validate the raw body; return the canonical request and the wire request."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise InvalidRequest(f"The request body is not valid JSON: {e}", code="invalid_json") from e
+    if not isinstance(data, dict):
+        raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+    try:
+        req = w.decode_request(data)
+    except msgspec.ValidationError as e:
+        msg, param = _param_of(e)
+        raise InvalidRequest(f"Invalid request: {msg}" + (f" (at {param})" if param else ""), param=param) from e
+    unknown = sorted(k for k in data if k not in w.KNOWN_FIELDS)
+    ignored = [k for k in w.IGNORED_FIELDS if data.get(k) is not None]
+    return to_canonical(req, tuple(unknown + ignored)), req
+
+
+def to_canonical(req: w.ChatCompletionRequest, ignored: tuple[str, ...] = ()) -> c.ChatRequest:
+    stream = bool(req.stream)
+    if req.stream_options is not None and not stream:
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options"
+        )
+    if req.top_logprobs is not None and not req.logprobs:
+        raise InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
+    tools = _tools(req.tools)
+    stop = _stop(req.stop)
+    return c.ChatRequest(
+        model=req.model,
+        messages=tuple(_message(m, i) for i, m in enumerate(req.messages)),
+        stream=stream,
+        include_usage=bool(req.stream_options and req.stream_options.include_usage),
+        max_tokens=req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        stop=stop,
+        n=req.n or 1,
+        seed=req.seed,
+        presence_penalty=req.presence_penalty,
+        frequency_penalty=req.frequency_penalty,
+        logprobs=bool(req.logprobs),
+        top_logprobs=req.top_logprobs,
+        tools=tools,
+        tool_choice=_tool_choice(req.tool_choice, tools),
+        parallel_tool_calls=req.parallel_tool_calls,
+        response_format=_response_format(req.response_format),
+        reasoning_effort=req.reasoning_effort,
+        user=req.user,
+        ignored=ignored,
+    )
+
+
+def _stop(stop: str | list[str] | None) -> tuple[str, ...]:
+    if stop is None:
+        return ()
+    items = [stop] if isinstance(stop, str) else stop
+    for i, s in enumerate(items):
+        if s == "":
+            raise InvalidRequest(
+                "Stop sequences must not be empty.", param="stop" if isinstance(stop, str) else f"stop[{i}]"
+            )
+    return tuple(items)
+
+
+def _tools(tools: list[w.FunctionTool | w.CustomTool] | None) -> tuple[c.Tool, ...]:
+    out: list[c.Tool] = []
+    seen: set[str] = set()
+    for i, t in enumerate(tools or ()):
+        if isinstance(t, w.CustomTool):
+            raise UnsupportedParameter("Custom tools are not supported; use function tools.", param=f"tools[{i}].type")
+        f = t.function
+        if f.name in seen:
+            raise InvalidRequest(f"Duplicate tool name '{f.name}'.", param=f"tools[{i}].function.name")
+        seen.add(f.name)
+        params = f.parameters
+        if params is not None and params.get("type", "object") != "object":
+            raise InvalidRequest(
+                "Function parameters must be a JSON Schema of type 'object'.",
+                param=f"tools[{i}].function.parameters",
+            )
+        out.append(c.Tool(name=f.name, description=f.description, parameters=params, strict=f.strict))
+    return tuple(out)
+
+
+def _tool_choice(choice: str | w.NamedToolChoice | None, tools: tuple[c.Tool, ...]) -> c.ToolChoice | None:
+    if choice is None:
+        return None
+    if isinstance(choice, w.NamedToolChoice):
+        if choice.function.name not in {t.name for t in tools}:
+            raise InvalidRequest(
+                f"tool_choice names '{choice.function.name}', which is not in 'tools'.", param="tool_choice"
+            )
+        return c.ToolChoice(mode="function", name=choice.function.name)
+    if choice == "required" and not tools:
+        raise InvalidRequest("tool_choice 'required' needs at least one tool in 'tools'.", param="tool_choice")
+    mode: Any = choice
+    return c.ToolChoice(mode=mode)
+
+
+def _response_format(fmt: Any) -> c.ResponseFormat | None:
+    if fmt is None:
+        return None
+    if isinstance(fmt, w.TextFormat):
+        return c.ResponseFormat(type="text")
+    if isinstance(fmt, w.JSONObjectFormat):
+        return c.ResponseFormat(type="json_object")
+    js = fmt.json_schema
+    if js.schema is not None and not isinstance(js.schema.get("type", "object"), str | list):
+        raise InvalidRequest("json_schema.schema must be a JSON Schema.", param="response_format.json_schema.schema")
+    return c.ResponseFormat(type="json_schema", name=js.name, schema=js.schema, strict=js.strict)
+
+
+def _text_parts(content: str | list[w.TextPart]) -> tuple[c.Part, ...]:
+    if isinstance(content, str):
+        return (c.TextPart(content),) if content else ()
+    return tuple(c.TextPart(p.text) for p in content if p.text)
+
+
+def _message(m: w.Message, i: int) -> c.Message:
+    where = f"messages[{i}]"
+    match m:
+        case w.SystemMessage() | w.DeveloperMessage():
+            return c.Message(role="system", parts=_text_parts(m.content), name=m.name)
+        case w.UserMessage():
+            if isinstance(m.content, list) and not m.content:
+                raise InvalidRequest("User message content must not be an empty array.", param=f"{where}.content")
+            parts = (
+                _text_parts(m.content)
+                if isinstance(m.content, str)
+                else tuple(_user_part(p, f"{where}.content[{j}]") for j, p in enumerate(m.content))
+            )
+            return c.Message(
+                role="user", parts=tuple(p for p in parts if not (isinstance(p, c.TextPart) and not p.text))
+            )
+        case w.AssistantMessage():
+            return _assistant(m, where)
+        case w.ToolMessage():
+            if not m.tool_call_id:
+                raise InvalidRequest("tool_call_id must not be empty.", param=f"{where}.tool_call_id")
+            return c.Message(role="tool", parts=_text_parts(m.content), tool_call_id=m.tool_call_id)
+        case w.FunctionMessage():
+            raise UnsupportedParameter(
+                "The deprecated 'function' role is not supported; use 'tool' messages.", param=f"{where}.role"
+            )
+
+
+def _assistant(m: w.AssistantMessage, where: str) -> c.Message:
+    parts: list[c.Part] = []
+    if isinstance(m.content, str):
+        parts.extend(_text_parts(m.content))
+    elif m.content is not None:
+        parts.extend(c.TextPart(p.text) for p in m.content if isinstance(p, w.TextPart) and p.text)
+    if m.function_call is not None:
+        raise UnsupportedParameter("'function_call' is deprecated; use 'tool_calls'.", param=f"{where}.function_call")
+    calls: list[c.ToolCall] = []
+    seen: set[str] = set()
+    for j, tc in enumerate(m.tool_calls or ()):
+        p = f"{where}.tool_calls[{j}]"
+        if not tc.id or tc.id in seen:
+            raise InvalidRequest("Each tool call needs a unique, non-empty id.", param=f"{p}.id")
+        seen.add(tc.id)
+        calls.append(c.ToolCall(id=tc.id, name=tc.function.name, arguments=_arguments(tc.function.arguments, p)))
+    if not parts and not calls and m.content is None and m.refusal is None:
+        raise InvalidRequest("An assistant message needs 'content' or 'tool_calls'.", param=f"{where}.content")
+    return c.Message(role="assistant", parts=tuple(parts), tool_calls=tuple(calls), name=m.name)
+
+
+def _arguments(arguments: str, where: str) -> str:
+    if not arguments.strip():
+        return "{}"
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError as e:
+        raise InvalidRequest(
+            "Tool call arguments must be a JSON object encoded as a string.",
+            param=f"{where}.function.arguments",
+        ) from e
+    if not isinstance(value, dict):
+        raise InvalidRequest("Tool call arguments must be a JSON object.", param=f"{where}.function.arguments")
+    return arguments
+
+
+def _user_part(p: w.UserPart, where: str) -> c.Part:
+    match p:
+        case w.TextPart():
+            return c.TextPart(p.text)
+        case w.ImagePart():
+            return _image(p.image_url, f"{where}.image_url")
+        case w.AudioPart():
+            _b64(p.input_audio.data, f"{where}.input_audio.data")
+            return c.AudioPart(data=p.input_audio.data, format=p.input_audio.format)
+        case w.FilePart():
+            return _file(p.file, f"{where}.file")
+
+
+def _b64(data: str, where: str) -> None:
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InvalidRequest("The data is not valid base64.", param=where) from e
+
+
+def _split_data_url(url: str, where: str) -> tuple[str, str]:
+    m = _DATA_URL.match(url)
+    if m is None or ";base64" not in (m.group("params") or "") or not m.group("mime"):
+        raise InvalidRequest("Expected a data URL of the form data:<mime>;base64,<data>.", param=where)
+    data = m.group("data")
+    _b64(data, where)
+    return m.group("mime").lower(), data
+
+
+def _image(img: w.ImageURL, where: str) -> c.ImagePart:
+    url = img.url.strip()
+    if url.startswith("data:"):
+        mime, data = _split_data_url(url, f"{where}.url")
+        if not mime.startswith("image/"):
+            raise InvalidRequest(f"Unsupported image type '{mime}'.", param=f"{where}.url")
+        return c.ImagePart(data=data, media_type=mime, detail=img.detail)
+    if re.match(r"^https?://[^\s/]+", url, re.I) is None:
+        raise InvalidRequest("Image URLs must be http(s) URLs or base64 data URLs.", param=f"{where}.url")
+    return c.ImagePart(url=url, detail=img.detail)
+
+
+def _file(f: w.FileObject, where: str) -> c.FilePart:
+    if f.file_id is not None and f.file_data is None:
+        raise UnsupportedParameter("Uploaded file ids are not supported; send file_data.", param=f"{where}.file_id")
+    if not f.file_data:
+        raise InvalidRequest("A file part needs 'file_data'.", param=f"{where}.file_data")
+    if f.file_data.startswith("data:"):
+        mime, data = _split_data_url(f.file_data, f"{where}.file_data")
+    else:
+        _b64(f.file_data, f"{where}.file_data")
+        mime, data = _guess_mime(f.filename), f.file_data
+    return c.FilePart(data=data, media_type=mime, filename=f.filename)
+
+
+def _guess_mime(filename: str | None) -> str:
+    name = (filename or "").lower()
+    for ext, mime in ((".pdf", "application/pdf"), (".txt", "text/plain"), (".md", "text/plain")):
+        if name.endswith(ext):
+            return mime
+    return "application/pdf"
