@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
 from opentoken.core.chat import ReplayState
+from opentoken.core.errors import InvalidRequest
 
 BudgetPeriod = Literal["none", "daily", "weekly", "monthly"]
 
@@ -51,6 +52,46 @@ class KeyChanges:
     expires_at: datetime | None = None
     metadata: Mapping[str, str] | None = None
     clear: tuple[str, ...] = ()
+
+    def apply(self, key: ApiKey) -> ApiKey:
+        """The key with these changes made: set fields first, then ``clear`` (see ``CLEARABLE``)."""
+        unknown = [name for name in self.clear if name not in CLEARABLE]
+        if unknown:
+            raise ValueError(f"cannot clear {', '.join(unknown)}; clearable: {', '.join(CLEARABLE)}")
+        updates: dict[str, object] = {
+            name: getattr(self, name)
+            for name in _CHANGEABLE
+            if getattr(self, name) is not None and name not in self.clear
+        }
+        if "models" in updates:
+            updates["models"] = tuple(self.models or ())
+        if "metadata" in updates:
+            updates["metadata"] = dict(self.metadata or {})
+        for name in self.clear:
+            reset = CLEARABLE[name]
+            updates[name] = dict(reset) if isinstance(reset, Mapping) else reset
+        return replace(key, **updates)  # type: ignore[arg-type]
+
+
+# Fields an update may reset, with the value they reset to.
+CLEARABLE: Mapping[str, object] = {
+    "owner": None,
+    "models": (),
+    "budget_usd": None,
+    "budget_period": "none",
+    "rpm": None,
+    "tpm": None,
+    "max_concurrent": None,
+    "expires_at": None,
+    "metadata": {},
+}
+_CHANGEABLE = ("name", *CLEARABLE)
+
+
+class DuplicateKey(InvalidRequest):
+    """``KeyStore.create`` was given an id or key hash that already exists."""
+
+    code = "duplicate_key"
 
 
 class KeyStore(Protocol):

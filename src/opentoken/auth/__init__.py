@@ -1,0 +1,1 @@
+"""API keys: secret format, hashing and the records behind them."""

@@ -1,0 +1,87 @@
+"""Ledger in a list. Appends are idempotent by request id, like the SQL ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from opentoken.stores.base import UsageQuery, UsageRecord, UsageRow
+
+
+def is_error(rec: UsageRecord) -> bool:
+    return rec.error_code is not None or rec.status >= 400
+
+
+def group_value(rec: UsageRecord, name: str) -> str:
+    if name == "key":
+        return rec.key_id
+    if name == "model":
+        return rec.model
+    if name == "provider":
+        return rec.provider
+    if name == "day":
+        return rec.created_at.astimezone(UTC).strftime("%Y-%m-%d")
+    raise ValueError(f"unknown usage grouping {name!r}")
+
+
+def matches(rec: UsageRecord, query: UsageQuery) -> bool:
+    return (
+        (query.key_id is None or rec.key_id == query.key_id)
+        and (query.model is None or rec.model == query.model)
+        and (query.provider is None or rec.provider == query.provider)
+        and (query.since is None or rec.created_at >= query.since)
+        and (query.until is None or rec.created_at < query.until)
+    )
+
+
+def _total(group: dict[str, str], records: Sequence[UsageRecord]) -> UsageRow:
+    return UsageRow(
+        group=group,
+        requests=len(records),
+        input_tokens=sum(r.input_tokens for r in records),
+        cache_read_tokens=sum(r.cache_read_tokens for r in records),
+        cache_write_tokens=sum(r.cache_write_tokens for r in records),
+        output_tokens=sum(r.output_tokens for r in records),
+        reasoning_tokens=sum(r.reasoning_tokens for r in records),
+        cost=sum((r.cost for r in records), Decimal(0)),
+        errors=sum(1 for r in records if is_error(r)),
+    )
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self._records: list[UsageRecord] = []
+        self._ids: set[str] = set()
+
+    async def append_many(self, records: Sequence[UsageRecord]) -> None:
+        for rec in records:
+            if rec.request_id not in self._ids:
+                self._ids.add(rec.request_id)
+                self._records.append(rec)
+
+    async def spend(self, key_id: str, since: datetime | None) -> Decimal:
+        return sum(
+            (r.cost for r in self._records if r.key_id == key_id and (since is None or r.created_at >= since)),
+            Decimal(0),
+        )
+
+    async def usage(self, query: UsageQuery) -> list[UsageRow]:
+        selected = [r for r in self._records if matches(r, query)]
+        if not query.group_by:
+            return [_total({}, selected)]
+        groups: dict[tuple[str, ...], list[UsageRecord]] = {}
+        for rec in selected:
+            groups.setdefault(tuple(group_value(rec, g) for g in query.group_by), []).append(rec)
+        return [_total(dict(zip(query.group_by, values, strict=True)), groups[values]) for values in sorted(groups)]
+
+    async def recent(self, limit: int = 100, key_id: str | None = None) -> list[UsageRecord]:
+        ordered = sorted(
+            ((r.created_at, i, r) for i, r in enumerate(self._records) if key_id in (None, r.key_id)),
+            key=lambda t: (t[0], t[1]),
+            reverse=True,
+        )
+        return [r for _, _, r in ordered[:limit]]
+
+    async def count(self) -> int:
+        return len(self._records)

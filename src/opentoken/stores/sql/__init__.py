@@ -1,0 +1,7 @@
+"""SQL stores on SQLAlchemy Core with async drivers: SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+
+from opentoken.stores.sql.keys import SqlKeyStore
+from opentoken.stores.sql.ledger import SqlLedger
+from opentoken.stores.sql.replay import SqlReplayStore
+
+__all__ = ["SqlKeyStore", "SqlLedger", "SqlReplayStore"]

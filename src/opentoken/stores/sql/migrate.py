@@ -1,0 +1,76 @@
+"""Schema migrations (Alembic), run programmatically on an async engine.
+
+``upgrade`` brings a database to the newest revision inside one transaction (transactional DDL on both
+SQLite and PostgreSQL). Concurrent upgraders are serialised: SQLite by ``BEGIN IMMEDIATE``, PostgreSQL by
+a transaction-scoped advisory lock, so replicas starting together are safe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from opentoken.stores.sql.engine import read_connection, write_transaction
+from opentoken.stores.sql.schema import VERSION_TABLE
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_ADVISORY_LOCK_ID = 0x6F70656E746F6B  # "opentok"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database schema is behind this release (or unknown to it); run ``opentoken migrate``."""
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+async def upgrade(engine: AsyncEngine, schema: str | None = None) -> str:
+    """Migrate to the newest revision and return it. ``schema`` (PostgreSQL) is created if missing."""
+    async with write_transaction(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+            if schema:
+                quoted = engine.dialect.identifier_preparer.quote_identifier(schema)
+                await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        await conn.run_sync(_upgrade)
+    return head_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with read_connection(engine) as conn:
+        return await conn.run_sync(_current)
+
+
+async def check_current(engine: AsyncEngine) -> None:
+    current, head = await current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaNotCurrent(
+            f"database schema is at revision {current or 'none'} but this release needs {head}: run `opentoken migrate`"
+        )

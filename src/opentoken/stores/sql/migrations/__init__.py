@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL stores, run by ``opentoken.stores.sql.migrate`` (``opentoken migrate``)."""

@@ -1,0 +1,1 @@
+"""Migration steps, one file per revision, applied in ``down_revision`` order."""

@@ -1,0 +1,185 @@
+"""Tables of the SQL stores and the column types that keep money exact and times in UTC on every backend.
+
+The migrations under ``migrations/versions`` create these tables; a test checks that the migrated schema
+equals this metadata, so the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+VERSION_TABLE = "opentoken_schema_version"  # Alembic's revision table
+NANOS = 9  # money is kept to 1e-9 USD, the cost quantum of opentoken.core.money
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out. SQLite keeps naive UTC text (sortable), PostgreSQL
+    ``timestamptz``. Naive datetimes are refused: they are a bug at the caller."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact USD amounts: ``NUMERIC(20, 9)`` on PostgreSQL; whole nano-dollars in an INTEGER on SQLite,
+    whose NUMERIC affinity would round through a float. Sums stay exact on both. Amounts finer than 1e-9
+    are refused rather than rounded."""
+
+    impl = Numeric(20, NANOS, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(20, NANOS, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Decimal | int | None:
+        if value is None:
+            return None
+        amount = Decimal(value)
+        nanos = amount.scaleb(NANOS)
+        if nanos != nanos.to_integral_value():
+            raise ValueError(f"amount {amount} has more than {NANOS} decimal places")
+        return int(nanos) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Decimal | int | None, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-NANOS)
+        return Decimal(value)
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON document in a TEXT column (portable; these columns are never queried inside)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else orjson.dumps(value).decode()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
+class utc_day(FunctionElement[str]):  # noqa: N801 - SQL function style
+    """``YYYY-MM-DD`` of a UTCDateTime column, in UTC."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+metadata = MetaData()
+
+# BIGINT autoincrement on PostgreSQL; SQLite needs exactly INTEGER PRIMARY KEY to alias the rowid.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("owner", String(200)),
+    Column("models", JSONText(), nullable=False),
+    Column("budget_usd", Money()),
+    Column("budget_period", String(16), nullable=False),
+    Column("rpm", Integer()),
+    Column("tpm", BigInteger()),
+    Column("max_concurrent", Integer()),
+    Column("expires_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("metadata", JSONText(), nullable=False),
+    Index("ux_api_keys_key_hash", "key_hash", unique=True),
+)
+
+usage_ledger = Table(
+    "usage_ledger",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("request_id", String(128), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("upstream_model", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("status", Integer(), nullable=False),
+    Column("stream", Boolean(), nullable=False),
+    Column("input_tokens", Integer(), nullable=False),
+    Column("cache_read_tokens", Integer(), nullable=False),
+    Column("cache_write_tokens", Integer(), nullable=False),
+    Column("output_tokens", Integer(), nullable=False),
+    Column("reasoning_tokens", Integer(), nullable=False),
+    Column("cost", Money(), nullable=False),
+    Column("cost_input", Money(), nullable=False),
+    Column("cost_cache_read", Money(), nullable=False),
+    Column("cost_cache_write", Money(), nullable=False),
+    Column("cost_output", Money(), nullable=False),
+    Column("cost_reasoning", Money(), nullable=False),
+    Column("error_code", String(64)),
+    Column("latency_ms", Float(), nullable=False),
+    Column("ttft_ms", Float()),
+    Column("attempts", Integer(), nullable=False),
+    Index("ux_usage_ledger_request_id", "request_id", unique=True),
+    Index("ix_usage_ledger_key_created", "key_id", "created_at"),
+    Index("ix_usage_ledger_created", "created_at"),
+)
+
+replay_state = Table(
+    "replay_state",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("provider", String(64), nullable=False),
+    Column("data", Text(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_replay_state_expires", "expires_at"),
+)
