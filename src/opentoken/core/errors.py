@@ -57,6 +57,7 @@ class GatewayError(Exception):
             self.code = code
         self.retry_after = retry_after
         self.headers: dict[str, str] = dict(headers or {})
+        self.attempts = 1  # upstream attempts made before this error was final (set by the router)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, param={self.param!r}, code={self.code!r})"

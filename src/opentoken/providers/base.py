@@ -49,6 +49,7 @@ class Provider(Protocol):
     name: str  # the "{provider}" part of model ids
     default_base_url: str
     key_env_vars: tuple[str, ...]  # environment variables that may hold the provider API key, in order
+    base_url_env_vars: tuple[str, ...]  # extra variables for the base URL (OPENTOKEN_{NAME}_BASE_URL always works)
     fetches_image_urls: bool  # False: the gateway must download http(s) images and send them inline
 
     def auth_headers(self, api_key: str) -> dict[str, str]: ...

@@ -1,0 +1,89 @@
+"""Typed settings from the environment and an optional TOML config file (env wins).
+
+This is the only module that reads the environment. Provider credentials are read by the variable names each
+provider declares (``Provider.key_env_vars``) and ``OPENTOKEN_{PROVIDER}_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    api_key: str | None
+    base_url: str | None  # None = the provider's default (or the sandbox when there is no key)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENTOKEN_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str = ""  # default: sqlite file in data_dir
+    redis_url: str | None = None
+    admin_key: str | None = None
+    catalog_file: Path | None = None
+    log_level: str = "info"
+    max_body_bytes: int = 32 * 1024 * 1024
+    replay_ttl_seconds: int = 7 * 24 * 3600
+    key_cache_seconds: float = 1.0
+    # remote media fetched by the gateway for providers that cannot fetch URLs themselves
+    media_max_bytes: int = 20 * 1024 * 1024
+    media_timeout_seconds: float = 10.0
+    media_allow_hosts: list[str] = Field(default_factory=list)  # CIDRs / hosts exempt from the SSRF guard
+    # routing and resilience
+    max_attempts: int = 3
+    retry_base_seconds: float = 0.25
+    retry_max_seconds: float = 8.0
+    cooldown_failures: int = 3
+    cooldown_seconds: float = 30.0
+    drain_seconds: float = 30.0
+    sandbox: bool | None = None  # None: use the sandbox for providers without a key
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = os.environ.get("OPENTOKEN_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'opentoken.db').resolve()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    settings = Settings(**overrides)
+    return settings
+
+
+def provider_settings(
+    name: str,
+    key_env_vars: Iterable[str],
+    base_url_vars: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> ProviderSettings:
+    """The credential and base URL of provider ``name`` from the first set variable of each list."""
+    source = os.environ if env is None else env
+    key = next((source[v] for v in key_env_vars if source.get(v)), None)
+    names = (f"OPENTOKEN_{name.upper()}_BASE_URL", *base_url_vars)
+    base = next((source[v] for v in names if source.get(v)), None)
+    return ProviderSettings(api_key=key, base_url=base)
