@@ -1,0 +1,125 @@
+"""Composition root: builds stores, limits, catalog, upstream client and routes. No module globals."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from opentoken.admin.routes import AdminServices, admin_routes
+from opentoken.auth.authenticate import Authenticator
+from opentoken.catalog.registry import load_catalog
+from opentoken.core.errors import GatewayError
+from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from opentoken.http.middleware import RequestIdMiddleware
+from opentoken.http.routes import public_routes
+from opentoken.limits.factory import open_limits
+from opentoken.metering.writer import LedgerWriter
+from opentoken.pipeline import Pipeline
+from opentoken.providers.base import Provider
+from opentoken.providers.registry import all_providers
+from opentoken.routing.router import RetryPolicy, Router
+from opentoken.sandbox.app import running_sandbox
+from opentoken.settings import Settings, provider_settings
+from opentoken.stores.factory import open_stores
+from opentoken.upstream.client import Deployment, UpstreamClient
+from opentoken.upstream.media import MediaFetcher
+
+log = logging.getLogger("opentoken")
+SANDBOX_KEY = "sandbox-key"
+
+
+def _banner(names: list[str], url: str) -> None:
+    line = "!" * 78
+    log.warning(
+        "\n%s\n!! NO PROVIDER KEY for %s: those models are served by the built-in SANDBOX at %s\n"
+        "!! (simulated replies, not a real model). Set the provider API key to use the real API.\n%s",
+        line,
+        ", ".join(names),
+        url,
+        line,
+    )
+
+
+async def _deployments(
+    settings: Settings, providers: Mapping[str, Provider], stack: contextlib.AsyncExitStack
+) -> dict[str, list[Deployment]]:
+    found: dict[str, list[Deployment]] = {}
+    missing: list[str] = []
+    for name, provider in providers.items():
+        ps = provider_settings(name, provider.key_env_vars, base_url_vars=provider.base_url_env_vars)
+        if ps.api_key and settings.sandbox is not True:
+            base = ps.base_url or provider.default_base_url
+            found[name] = [Deployment(name=f"{name}-default", provider=provider, base_url=base, api_key=ps.api_key)]
+        elif settings.sandbox is not False:
+            missing.append(name)
+    if missing:
+        url = await stack.enter_async_context(running_sandbox())
+        _banner(missing, url)
+        for name in missing:
+            found[name] = [
+                Deployment(name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY)
+            ]
+    return found
+
+
+def build_app(settings: Settings) -> Starlette:
+    providers = all_providers()
+    catalog = load_catalog(settings.catalog_file)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            stores = await open_stores(settings.resolved_database_url(), migrate=True)
+            stack.push_async_callback(stores.close)
+            limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend)
+            stack.push_async_callback(limiter.close)
+            stack.push_async_callback(bus.close)
+            writer = LedgerWriter(stores.ledger)
+            await writer.start()
+            stack.push_async_callback(writer.close)
+            client = UpstreamClient()
+            stack.push_async_callback(client.close)
+            media = MediaFetcher(
+                max_bytes=settings.media_max_bytes,
+                timeout=settings.media_timeout_seconds,
+                allow=settings.media_allow_hosts,
+            )
+            stack.push_async_callback(media.close)
+            deployments = await _deployments(settings, providers, stack)
+            authenticator = Authenticator(stores.keys, ttl=settings.key_cache_seconds)
+            await bus.start(authenticator.invalidate)
+            policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
+            pipeline = Pipeline(
+                catalog=catalog,
+                providers=providers,
+                authenticator=authenticator,
+                limiter=limiter,
+                ledger=writer,
+                replay=stores.replay,
+                router=Router(client, deployments, policy),
+                media=media,
+                replay_ttl=settings.replay_ttl_seconds,
+            )
+            admin = AdminServices(
+                keys=stores.keys, ledger=stores.ledger, admin_key=settings.admin_key, on_key_changed=bus.publish
+            )
+            app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes))
+            app.router.routes.extend(admin_routes(admin))
+            app.state.pipeline = pipeline
+            yield
+
+    return Starlette(
+        routes=[],
+        lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={
+            GatewayError: gateway_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: unexpected_error_handler,
+        },
+    )

@@ -1,0 +1,68 @@
+"""The ``opentoken`` command: serve, sandbox, and the admin commands (keys, usage, migrate)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from opentoken.settings import load_settings
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """OpenToken: an OpenAI-compatible gateway for Anthropic Claude and Google Gemini."""
+    ctx.ensure_object(dict)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1 or OPENTOKEN_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default 8000 or OPENTOKEN_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the gateway."""
+    import uvicorn
+
+    from opentoken.app import build_app
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = load_settings(**overrides)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(
+        f"opentoken gateway on http://{settings.host}:{settings.port}/v1 (database: "
+        f"{settings.resolved_database_url().split('@')[-1]})",
+        err=True,
+    )
+    uvicorn.run(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.drain_seconds),
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, type=int, show_default=True)
+@click.option("--latency-ms", default=0.0, type=float, show_default=True, help="Delay before the first byte.")
+@click.option("--tokens-per-second", default=0.0, type=float, show_default=True, help="Stream pacing (0 = none).")
+def sandbox(host: str, port: int, latency_ms: float, tokens_per_second: float) -> None:
+    """Run the simulated Anthropic and Gemini APIs (for tests, benchmarks and trying things out)."""
+    from opentoken.sandbox.app import serve as serve_sandbox
+    from opentoken.sandbox.config import SandboxConfig
+
+    serve_sandbox(host, port, SandboxConfig(latency_ms=latency_ms, tokens_per_second=tokens_per_second))
+
+
+def _register_admin() -> None:
+    from opentoken.admin.cli import register_commands
+
+    register_commands(main)
+
+
+_register_admin()

@@ -1,0 +1,1 @@
+"""Routes, SSE framing, and the single GatewayError -> OpenAI error boundary."""

@@ -1,0 +1,67 @@
+"""The public OpenAI-compatible routes."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from opentoken.api.models import model_json, models_json
+from opentoken.core.errors import NotFound, RequestTooLarge
+from opentoken.pipeline import Pipeline
+
+JSON = "application/json"
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"The request body is larger than {limit} bytes.", param="messages")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"The request body is larger than {limit} bytes.", param="messages")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def public_routes(pipeline: Pipeline, max_body_bytes: int) -> list[BaseRoute]:
+    async def chat_completions(request: Request) -> Response:
+        body = await read_body(request, max_body_bytes)
+        reply = await pipeline.run(request.headers.get("authorization"), body, request.state.request_id)
+        if reply.stream is not None:
+            return StreamingResponse(
+                reply.stream, media_type="text/event-stream", headers={**SSE_HEADERS, **reply.headers}
+            )
+        return Response(reply.body, media_type=JSON, headers=reply.headers)
+
+    async def list_models(request: Request) -> Response:
+        key = await pipeline.authenticator.authenticate(request.headers.get("authorization"))
+        return Response(models_json([m for m in pipeline.catalog if key.allows(m.id)]), media_type=JSON)
+
+    async def get_model(request: Request) -> Response:
+        key = await pipeline.authenticator.authenticate(request.headers.get("authorization"))
+        model_id = unquote(request.path_params["model_id"])
+        model = pipeline.catalog.get(model_id)
+        if model is None or not key.allows(model.id):
+            raise NotFound(
+                f"The model `{model_id}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        return Response(model_json(model), media_type=JSON)
+
+    async def healthz(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type=JSON)
+
+    return [
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]

@@ -1,0 +1,1 @@
+"""Choosing where a call goes: deployments, retries before the first byte, fallbacks."""

@@ -1,0 +1,123 @@
+"""HTTP calls to providers over pooled keep-alive aiohttp sessions (one pool per base URL).
+
+Transport failures become GatewayErrors here (connection -> UpstreamConnectionError, timeouts ->
+UpstreamTimeout); HTTP error replies are handed to the provider's ``parse_error``. Provider keys travel only
+in request headers and are never part of an error message or log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from opentoken.catalog.model import Timeouts
+from opentoken.core.errors import UpstreamConnectionError, UpstreamTimeout
+from opentoken.providers.base import Provider, SSEEvent, UpstreamRequest
+from opentoken.upstream.sse import SSEParser
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One place a model can be served from: a provider, a base URL and a credential."""
+
+    name: str
+    provider: Provider
+    base_url: str
+    api_key: str
+    weight: float = 1.0
+
+
+class UpstreamCall:
+    """An upstream response whose status was 2xx; read it whole or as SSE events."""
+
+    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts) -> None:
+        self._resp = resp
+        self._timeouts = timeouts
+        self.status = resp.status
+
+    async def read(self) -> bytes:
+        try:
+            async with asyncio.timeout(self._timeouts.total):
+                return await self._resp.read()
+        except TimeoutError as e:
+            raise UpstreamTimeout("The provider did not finish its reply in time.") from e
+        except aiohttp.ClientError as e:
+            raise UpstreamConnectionError(f"The provider connection failed while reading: {type(e).__name__}") from e
+        finally:
+            self._resp.release()
+
+    async def events(self) -> AsyncIterator[SSEEvent]:
+        parser = SSEParser()
+        content = self._resp.content
+        idle = self._timeouts.idle
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(idle):
+                        chunk = await content.readany()
+                except TimeoutError as e:
+                    raise UpstreamTimeout(f"The provider sent nothing for {idle:g} s mid-stream.") from e
+                if not chunk:
+                    break
+                for ev in parser.feed(chunk):
+                    yield ev
+            for ev in parser.close():
+                yield ev
+        except aiohttp.ClientError as e:
+            raise UpstreamConnectionError(f"The provider connection broke mid-stream: {type(e).__name__}") from e
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._resp.close() if not self._resp.closed else None
+
+
+class UpstreamClient:
+    def __init__(self, *, limit_per_host: int = 0) -> None:
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._limit_per_host = limit_per_host
+
+    def _session(self, base_url: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(base_url)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=self._limit_per_host, keepalive_timeout=60, enable_cleanup_closed=True
+            )
+            session = aiohttp.ClientSession(
+                base_url=None,
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+            self._sessions[base_url] = session
+        return session
+
+    async def send(self, deployment: Deployment, request: UpstreamRequest, timeouts: Timeouts) -> UpstreamCall:
+        """POST the request; return the open 2xx response or raise the mapped GatewayError."""
+        url = deployment.base_url.rstrip("/") + request.path
+        headers = {**request.headers, **deployment.provider.auth_headers(deployment.api_key)}
+        session = self._session(deployment.base_url)
+        client_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
+        try:
+            async with asyncio.timeout(timeouts.first_token):
+                resp = await session.post(url, data=request.body, headers=headers, timeout=client_timeout)
+                if resp.status >= 300:
+                    body = await resp.read()
+                    resp.release()
+                    raise deployment.provider.parse_error(resp.status, resp.headers, body)
+        except TimeoutError as e:
+            raise UpstreamTimeout(f"The provider did not answer within {timeouts.first_token:g} s.") from e
+        except aiohttp.ClientError as e:
+            raise UpstreamConnectionError(
+                f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
+            ) from e
+        return UpstreamCall(resp, timeouts)
+
+    async def close(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for s in sessions:
+            await s.close()
