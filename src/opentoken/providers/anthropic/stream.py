@@ -1,0 +1,252 @@
+"""Anthropic SSE stream -> canonical stream events: a small state object keyed by content-block index.
+
+Per upstream event:
+
+- ``message_start`` -> ``StreamStart`` and a first ``UsageUpdate`` (input and cache counts are known here).
+- ``content_block_start``: ``tool_use`` -> ``ToolCallStart`` whose ``index`` counts tool calls from 0
+  (never the block index); text, thinking and redacted-thinking blocks start silently.
+- ``content_block_delta``: ``text_delta`` -> ``TextDelta``; ``thinking_delta`` -> ``ReasoningDelta``;
+  ``input_json_delta`` -> ``ToolCallDelta`` (empty fragments skipped); ``signature_delta`` is kept for the
+  replay state; ``citations_delta`` carries nothing OpenAI can show.
+- ``content_block_stop``: a tool call's joined arguments must be a JSON object, else the reply is unreadable.
+- ``message_delta``: the stop reason, and cumulative usage whose non-null fields override earlier ones.
+- ``message_stop`` -> ``ReplayUpdate`` (when thinking blocks were seen), ``Finish``, final ``UsageUpdate``.
+- ``ping`` and event types this decoder does not know are ignored; ``error`` raises the mapped GatewayError.
+
+``close`` at EOF without ``message_stop`` raises ``UpstreamProtocolError`` ("stream ended early"). The same
+text rules as ``response.py`` apply (leading whitespace-only text blocks dropped, thinking blocks joined by a
+blank line), so folding these events gives exactly what ``parse_response`` gives for the same reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from opentoken.catalog.model import ModelInfo
+from opentoken.core.errors import UpstreamProtocolError
+from opentoken.core.result import (
+    Finish,
+    ReasoningDelta,
+    ReplayUpdate,
+    StreamEvent,
+    StreamStart,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    UsageUpdate,
+)
+from opentoken.providers.anthropic import wire
+from opentoken.providers.anthropic.errors import protocol_error, stream_error
+from opentoken.providers.anthropic.response import (
+    REASONING_SEPARATOR,
+    finish_reason,
+    map_usage,
+    merge_usage,
+    replay_state,
+)
+from opentoken.providers.base import SSEEvent
+
+BlockKind = Literal["text", "thinking", "redacted_thinking", "tool_use"]
+
+
+@dataclass
+class _Block:
+    kind: BlockKind
+    tool_index: int = -1
+    thinking: list[str] = field(default_factory=list)
+    signature: list[str] = field(default_factory=list)
+    data: str = ""  # redacted_thinking payload
+    arguments: list[str] = field(default_factory=list)
+    start_input: str = ""  # a tool_use block that opened with a non-empty input (then no deltas follow)
+    has_reasoning: bool = False
+
+    def replay_block(self) -> wire.ReplayBlock | None:
+        if self.kind == "thinking":
+            return wire.ThinkingBlock(thinking="".join(self.thinking), signature="".join(self.signature))
+        if self.kind == "redacted_thinking":
+            return wire.RedactedThinkingBlock(data=self.data)
+        return None
+
+
+class AnthropicStreamDecoder:
+    """Fed one ``SSEEvent`` at a time by the upstream layer; see the module docstring for the mapping."""
+
+    def __init__(self, model: ModelInfo | None = None) -> None:
+        self._model = model
+        self._started = False
+        self._finished = False
+        self._blocks: dict[int, _Block] = {}
+        self._tool_calls = 0
+        self._usage = wire.Usage()
+        self._stop_reason: str | None = None
+        self._content_started = False  # some non-whitespace text was emitted
+        self._pending_text: list[str] = []  # whitespace held back until real text arrives
+        self._reasoning_started = False
+
+    # ---- entry points ----
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        if self._finished or not event.data.strip():
+            return []
+        parsed = self._decode(event.data)
+        match parsed:
+            case None | wire.Ping():
+                return []
+            case wire.ErrorEvent():
+                raise stream_error(parsed.error)
+            case wire.MessageStart():
+                return self._on_message_start(parsed)
+        if not self._started:
+            raise protocol_error(f"{type(parsed).__name__} before message_start")
+        match parsed:
+            case wire.ContentBlockStart():
+                return self._on_block_start(parsed)
+            case wire.ContentBlockDelta():
+                return self._on_block_delta(parsed)
+            case wire.ContentBlockStop():
+                return self._on_block_stop(parsed)
+            case wire.MessageDelta():
+                self._stop_reason = parsed.delta.stop_reason or self._stop_reason
+                if parsed.usage is not None:
+                    self._usage = merge_usage(self._usage, parsed.usage)
+                return []
+            case wire.MessageStop():
+                return self._on_message_stop()
+        return []  # pragma: no cover - every StreamEvent member is matched above
+
+    def close(self) -> list[StreamEvent]:
+        if not self._finished:
+            raise UpstreamProtocolError("The Anthropic stream ended early (no message_stop event).")
+        return []
+
+    # ---- decoding ----
+
+    def _decode(self, data: str) -> wire.StreamEvent | None:
+        try:
+            return wire.event_decoder.decode(data)
+        except msgspec.ValidationError as e:
+            try:
+                kind = wire.event_type_decoder.decode(data).type
+            except msgspec.DecodeError:
+                raise protocol_error("stream event", e) from e
+            if kind not in wire.STREAM_EVENT_TYPES:
+                return None  # a newer event type: ignored, as the API asks
+            raise protocol_error(f"{kind} event", e) from e
+        except msgspec.DecodeError as e:
+            raise protocol_error("stream event", e) from e
+
+    def _block(self, index: int) -> _Block:
+        block = self._blocks.get(index)
+        if block is None:
+            raise protocol_error(f"delta for unknown content block {index}")
+        return block
+
+    # ---- handlers ----
+
+    def _on_message_start(self, event: wire.MessageStart) -> list[StreamEvent]:
+        if self._started:
+            raise protocol_error("second message_start")
+        self._started = True
+        self._usage = event.message.usage
+        return [
+            StreamStart(id=event.message.id, upstream_model=event.message.model),
+            UsageUpdate(map_usage(self._usage)),
+        ]
+
+    def _on_block_start(self, event: wire.ContentBlockStart) -> list[StreamEvent]:
+        start = event.content_block
+        self._pending_text.clear()
+        match start:
+            case wire.TextBlock():
+                self._blocks[event.index] = _Block("text")
+                return self._text(start.text)
+            case wire.ThinkingBlock():
+                block = self._blocks[event.index] = _Block("thinking", signature=[start.signature])
+                return self._reasoning(block, start.thinking)
+            case wire.RedactedThinkingBlock():
+                self._blocks[event.index] = _Block("redacted_thinking", data=start.data)
+                return []
+            case wire.ToolUseBlock():
+                index = self._tool_calls
+                self._tool_calls += 1
+                initial = wire.format_input(start.input)
+                self._blocks[event.index] = _Block(
+                    "tool_use", tool_index=index, start_input="" if initial == "{}" else initial
+                )
+                return [ToolCallStart(index=index, id=start.id, name=start.name)]
+        return []  # pragma: no cover
+
+    def _on_block_delta(self, event: wire.ContentBlockDelta) -> list[StreamEvent]:
+        block = self._block(event.index)
+        delta = event.delta
+        match delta:
+            case wire.TextDelta() if block.kind == "text":
+                return self._text(delta.text)
+            case wire.ThinkingDelta() if block.kind == "thinking":
+                return self._reasoning(block, delta.thinking)
+            case wire.SignatureDelta() if block.kind == "thinking":
+                block.signature.append(delta.signature)
+                return []
+            case wire.InputJSONDelta() if block.kind == "tool_use":
+                block.arguments.append(delta.partial_json)
+                if not delta.partial_json:
+                    return []
+                return [ToolCallDelta(index=block.tool_index, arguments=delta.partial_json)]
+            case wire.CitationsDelta():
+                return []
+        raise protocol_error(f"{type(delta).__name__} inside a {block.kind} block")
+
+    def _on_block_stop(self, event: wire.ContentBlockStop) -> list[StreamEvent]:
+        block = self._block(event.index)
+        self._pending_text.clear()  # a whitespace-only text block before any real text is dropped
+        if block.kind != "tool_use":
+            return []
+        joined = "".join(block.arguments)
+        if not joined.strip():
+            if block.start_input:
+                return [ToolCallDelta(index=block.tool_index, arguments=block.start_input)]
+            return []
+        try:
+            parsed = msgspec.json.decode(joined)
+        except msgspec.DecodeError as e:
+            raise protocol_error("tool call arguments", e) from e
+        if not isinstance(parsed, dict):
+            raise protocol_error("tool call arguments are not a JSON object")
+        return []
+
+    def _on_message_stop(self) -> list[StreamEvent]:
+        self._finished = True
+        events: list[StreamEvent] = []
+        replay = [b for _, blk in sorted(self._blocks.items()) if (b := blk.replay_block()) is not None]
+        state = replay_state(replay)
+        if state is not None:
+            events.append(ReplayUpdate(state))
+        events.append(Finish(finish_reason(self._stop_reason)))
+        events.append(UsageUpdate(map_usage(self._usage)))
+        return events
+
+    # ---- text rules shared with response.py ----
+
+    def _text(self, text: str) -> list[StreamEvent]:
+        if not text:
+            return []
+        if self._content_started:
+            return [TextDelta(text)]
+        self._pending_text.append(text)
+        if not text.strip():
+            return []
+        self._content_started = True
+        joined = "".join(self._pending_text)
+        self._pending_text.clear()
+        return [TextDelta(joined)]
+
+    def _reasoning(self, block: _Block, text: str) -> list[StreamEvent]:
+        block.thinking.append(text)
+        if not text:
+            return []
+        prefix = REASONING_SEPARATOR if self._reasoning_started and not block.has_reasoning else ""
+        self._reasoning_started = block.has_reasoning = True
+        return [ReasoningDelta(prefix + text)]
