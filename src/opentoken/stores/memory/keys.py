@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges
+from opentoken.stores.memory.utc import as_utc, times_in_utc
 
 
 class MemoryKeyStore:
@@ -16,7 +17,7 @@ class MemoryKeyStore:
     async def create(self, key: ApiKey) -> None:
         if key.id in self._keys or key.key_hash in self._by_hash:
             raise DuplicateKey(f"a key with id {key.id!r} or the same secret already exists")
-        self._keys[key.id] = key
+        self._keys[key.id] = times_in_utc(key)
         self._by_hash[key.key_hash] = key.id
 
     async def get(self, key_id: str) -> ApiKey | None:
@@ -33,7 +34,7 @@ class MemoryKeyStore:
         key = self._keys.get(key_id)
         if key is None:
             return None
-        self._keys[key_id] = updated = changes.apply(key)
+        self._keys[key_id] = updated = times_in_utc(changes.apply(key))
         return updated
 
     async def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
@@ -41,7 +42,7 @@ class MemoryKeyStore:
         if key is None:
             return None
         if key.revoked_at is None:
-            self._keys[key_id] = key = replace(key, revoked_at=at)
+            self._keys[key_id] = key = replace(key, revoked_at=as_utc(at))
         return key
 
     async def replace_hash(self, key_id: str, key_hash: str, prefix: str) -> ApiKey | None:

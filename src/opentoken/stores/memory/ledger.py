@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from opentoken.stores.base import UsageQuery, UsageRecord, UsageRow
+from opentoken.stores.memory.utc import times_in_utc
 
 
 def is_error(rec: UsageRecord) -> bool:
@@ -58,7 +59,7 @@ class MemoryLedger:
         for rec in records:
             if rec.request_id not in self._ids:
                 self._ids.add(rec.request_id)
-                self._records.append(rec)
+                self._records.append(times_in_utc(rec))
 
     async def spend(self, key_id: str, since: datetime | None) -> Decimal:
         return sum(
