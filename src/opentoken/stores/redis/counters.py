@@ -63,7 +63,7 @@ class RedisCounters:
         ]
 
     async def acquire(self, ask: Ask) -> Outcome:
-        args = [
+        args: list[str | int] = [
             ask.admission_id,
             ask.now_ms,
             WINDOW_MS,
@@ -107,7 +107,7 @@ class RedisCounters:
         await self._finish_one(ask, "release", 0, 0)
 
     async def _finish_one(self, ask: Ask, mode: str, cost_nanos: int, tokens: int) -> None:
-        args = [ask.admission_id, mode, cost_nanos, tokens, ask.budget_ttl_ms]
+        args: list[str | int] = [ask.admission_id, mode, cost_nanos, tokens, ask.budget_ttl_ms]
         try:
             await self._finish(keys=self._keys(ask.key_id, ask.period), args=args)
         except RedisError as e:
