@@ -1,0 +1,3 @@
+from opentoken.cli import main
+
+main()
