@@ -92,6 +92,7 @@ def gateway_env(data_dir: Path, sandbox_url: str, **extra: str) -> dict[str, str
         OPENTOKEN_GEMINI_BASE_URL=sandbox_url,
         OPENTOKEN_MEDIA_ALLOW_HOSTS='["127.0.0.1"]',
         OPENTOKEN_RETRY_BASE_SECONDS="0.01",
+        OPENTOKEN_RETRY_MAX_SECONDS="0.05",
     )
     env.update(extra)
     return env
