@@ -4,7 +4,7 @@ is retried after an unclear failure never counts a request twice."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from opentoken.stores.sql.engine import read_connection, write_transaction
 from opentoken.stores.sql.schema import Money, usage_ledger, utc_day
 
 _t = usage_ledger.c
+_FIELDS = tuple(f.name for f in fields(UsageRecord))
 _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
 _GROUPS: dict[str, ColumnElement[str]] = {
     "key": _t.key_id,
@@ -63,7 +64,7 @@ class SqlLedger:
             index_elements=[_t.request_id]
         )
         async with write_transaction(self._engine) as conn:
-            await conn.execute(stmt, [asdict(rec) for rec in records])
+            await conn.execute(stmt, [{name: getattr(rec, name) for name in _FIELDS} for rec in records])
 
     async def spend(self, key_id: str, since: datetime | None) -> Decimal:
         stmt = select(_money_sum(_t.cost)).where(_t.key_id == key_id)
