@@ -44,9 +44,7 @@ class _Item:
 
 
 class LedgerWriter:
-    def __init__(
-        self, ledger: Ledger, max_batch: int = 256, max_delay_ms: float = 2.0, max_retries: int = 3
-    ) -> None:
+    def __init__(self, ledger: Ledger, max_batch: int = 256, max_delay_ms: float = 2.0, max_retries: int = 3) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._ledger = ledger

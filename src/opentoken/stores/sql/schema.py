@@ -99,7 +99,7 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else orjson.loads(value)
 
 
-class utc_day(FunctionElement[str]):  # noqa: N801 - SQL function style
+class utc_day(FunctionElement[str]):  # lower case, like the SQL functions it stands for
     """``YYYY-MM-DD`` of a UTCDateTime column, in UTC."""
 
     type = String()
