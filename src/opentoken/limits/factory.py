@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 
-from redis.asyncio import Redis
-
 from opentoken.limits.base import Limiter
 from opentoken.limits.invalidation import InvalidationBus, MemoryBus
 from opentoken.limits.limiter import DEFAULT_LEASE_SECONDS, Clock, KeyLimiter, SpendSource
 from opentoken.limits.memory import MemoryCounters
 from opentoken.stores.redis.bus import RedisBus
+from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
 
 
@@ -26,7 +25,7 @@ async def open_limits(
     counters and a pub/sub bus on Redis, after checking that Redis answers (start-up fails fast)."""
     if redis_url is None:
         return KeyLimiter(MemoryCounters(), spend_source, clock, lease_seconds=lease_seconds), MemoryBus()
-    client = Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url)
     try:
         await client.ping()
     except BaseException:

@@ -92,6 +92,7 @@ class KeyLimiter:
         self._live: dict[str, Ask] = {}  # admissions holding a lease, by admission id
         self._loading: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._renewer: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def admit(self, key: ApiKey, model: ModelInfo, prompt_tokens: int, max_output_tokens: int) -> Admission:
         now = self._clock()
@@ -108,7 +109,7 @@ class KeyLimiter:
         return KeyAdmission(self, ask, rate_limit_headers(key, outcome))
 
     def _ask(self, key: ApiKey, model: ModelInfo, prompt: int, max_output: int, now: float, period: Period) -> Ask:
-        now_ms = int(now * 1000)
+        now_ms = round(now * 1000)
         budget = key.budget_usd
         reserve = worst_case_cost(prompt, max_output, model.prices) if budget is not None else Decimal(0)
         ttl = period.counter_ttl(datetime.fromtimestamp(now, UTC))
@@ -185,11 +186,14 @@ class KeyLimiter:
     async def _renew_forever(self) -> None:
         while self._live:
             await asyncio.sleep(self._lease_ms / 3000)
-            now_ms = int(self._clock() * 1000)
+            now_ms = round(self._clock() * 1000)
             await self._counters.renew(list(self._live.values()), now_ms, now_ms + self._lease_ms)
 
     async def close(self) -> None:
         """Stop renewing leases (admissions still in flight then expire) and close the store."""
+        if self._closed:
+            return
+        self._closed = True
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

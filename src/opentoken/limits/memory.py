@@ -149,7 +149,7 @@ class MemoryCounters:
                 leases[ask.admission_id] = max(leases[ask.admission_id], until_ms)
 
     async def close(self) -> None:
-        self._keys.clear()
+        """Nothing to release; the counters stay usable (several limiters may share one store)."""
 
 
 def _seen(k: _KeyCounters, budget: _Budget | None, now_ms: int) -> dict[str, int]:

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from opentoken.limits.invalidation import ALL_KEYS, KeyChanged
+from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.counters import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class RedisBus:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> Self:
-        client = Redis.from_url(url, decode_responses=True, health_check_interval=_HEALTH_CHECK_SECONDS)
+        client = redis_client(url, max_connections=4, health_check_interval=_HEALTH_CHECK_SECONDS)
         return cls(client, f"{prefix}:key-changes")
 
     async def publish(self, key_id: str) -> None:

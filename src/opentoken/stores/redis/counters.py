@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from opentoken.core.errors import Overloaded
 from opentoken.limits.base import WINDOW_MS, Ask, Outcome, Verdict
 from opentoken.stores.redis import scripts
+from opentoken.stores.redis.client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class RedisCounters:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> Self:
-        return cls(Redis.from_url(url, decode_responses=True), prefix)
+        return cls(redis_client(url), prefix)
 
     async def __aenter__(self) -> Self:
         return self

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from opentoken.core.chat import ReplayState
 from opentoken.core.errors import Overloaded
+from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.counters import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class RedisReplayStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> Self:
-        return cls(Redis.from_url(url, decode_responses=True), prefix)
+        return cls(redis_client(url), prefix)
 
     async def put(self, items: Mapping[str, ReplayState], ttl_seconds: int) -> None:
         if not items:
@@ -46,8 +47,11 @@ class RedisReplayStore:
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for key, state in items.items():
+                    if ttl_seconds <= 0:  # expires at once: whatever was stored is gone
+                        pipe.delete(self._prefix + key)
+                        continue
                     value = _encode(_Stored(provider=state.provider, data=state.data))
-                    pipe.set(self._prefix + key, value, ex=max(ttl_seconds, 1))
+                    pipe.set(self._prefix + key, value, ex=ttl_seconds)
                 await pipe.execute()
         except RedisError as e:
             raise Overloaded("replay store unavailable") from e
