@@ -263,7 +263,7 @@ def test_later_whitespace_text_is_kept(model: ModelInfo) -> None:
 
 
 def test_several_thinking_blocks_join_with_blank_line(model: ModelInfo) -> None:
-    content = [
+    content: list[dict[str, Any]] = [
         {"type": "thinking", "thinking": "one", "signature": "s1"},
         {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"q": "é"}},
         {"type": "thinking", "thinking": "two", "signature": "s2"},
@@ -295,7 +295,9 @@ def test_usage_with_null_cache_fields(model: ModelInfo) -> None:
 )
 def test_finish_reason_table(stop_reason: str, want: str, model: ModelInfo) -> None:
     assert FINISH_REASONS[stop_reason] == want
-    assert parse_response(_message([{"type": "text", "text": "x"}], stop_reason), model).choices[0].finish_reason == want
+    assert (
+        parse_response(_message([{"type": "text", "text": "x"}], stop_reason), model).choices[0].finish_reason == want
+    )
 
 
 def test_unknown_stop_reason_reads_as_stop() -> None:

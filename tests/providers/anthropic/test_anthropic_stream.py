@@ -270,9 +270,7 @@ def test_tool_call_index_counts_calls_not_blocks(model: ModelInfo) -> None:
 
 def test_thinking_signature_is_replayed_exactly(model: ModelInfo) -> None:
     raw = _raw_stream("stream_thinking.json")
-    signature = "".join(
-        json.loads(e.data)["delta"]["signature"] for e in raw if '"signature_delta"' in e.data
-    )
+    signature = "".join(json.loads(e.data)["delta"]["signature"] for e in raw if '"signature_delta"' in e.data)
     events = decode(model, raw)
     (update,) = [e for e in events if isinstance(e, ReplayUpdate)]
     (block,) = json.loads(update.replay.data)
