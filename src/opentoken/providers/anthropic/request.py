@@ -13,8 +13,9 @@ Parameter rules (wire-formats D.1, D.6). Every change the adapter makes is liste
 - ``reasoning_effort`` through the catalog's ``ReasoningSpec``: ``budget`` -> ``thinking.enabled`` with
   ``budget_tokens`` >= 1024 and below ``max_tokens`` (``max_tokens`` is raised by the budget, capped at the
   model's limit, and the budget lowered if it still does not fit); ``adaptive`` -> ``thinking.adaptive``
-  plus ``output_config.effort``; ``none`` -> no thinking. While thinking, ``temperature`` is dropped,
-  ``top_p`` is raised to at least 0.95 and a forced ``tool_choice`` becomes ``auto``.
+  plus ``output_config.effort``; ``none`` -> no thinking. While thinking, ``temperature`` is dropped
+  (reported unless it was 1, the one value thinking allows), ``top_p`` is raised to at least 0.95 and a
+  forced ``tool_choice`` becomes ``auto``.
 - Tools: ``strict`` is dropped. A history with tool calls but no ``tools`` gets minimal definitions
   (``{"type": "object"}`` input, a note as description) for the names it uses, because Anthropic refuses
   tool blocks without tool definitions; ``tool_choice`` is then ``none`` so the model cannot call them.
