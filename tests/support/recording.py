@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2 as httpx
 
 
 @dataclass
