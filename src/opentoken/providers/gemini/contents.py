@@ -123,14 +123,7 @@ class _Builder:
             call_id = message.tool_call_id
             call = self.calls.get(call_id) if call_id is not None else None
             if call_id is None or call is None or call_id in answered:
-                problem = (
-                    "is missing"
-                    if call_id is None
-                    else "repeats an earlier tool message"
-                    if call is not None
-                    else "matches no earlier assistant tool call"
-                )
-                raise InvalidRequest(f"The tool_call_id {problem}.", param=f"messages[{index}].tool_call_id")
+                raise InvalidRequest(_tool_call_id_problem(call_id, call), param=f"messages[{index}].tool_call_id")
             answer = wire.FunctionResponse(
                 name=call.name, response=_tool_result(message.text), id=call_id if call.native else None
             )
@@ -138,6 +131,14 @@ class _Builder:
         _check_answered(pending, set(answered))
         rank = {call_id: n for n, call_id in enumerate(order)}
         return [answered[c] for c in sorted(answered, key=lambda c: rank.get(c, len(rank)))]
+
+
+def _tool_call_id_problem(call_id: str | None, call: _Call | None) -> str:
+    if call_id is None:
+        return "A tool message needs the tool_call_id of the assistant tool call it answers."
+    if call is None:
+        return f"The tool_call_id {call_id!r} matches no tool call of an earlier assistant message."
+    return f"The tool call {call_id!r} is answered by more than one tool message."
 
 
 def _check_answered(pending: Indexed | None, answered: set[str]) -> None:
@@ -164,7 +165,7 @@ def _user_part(part: CanonicalPart, index: int, j: int) -> wire.Part:
             return wire.Part(inline_data=wire.InlineData(mime_type=media_type, data=data))
         case ImagePart():
             raise InvalidRequest(
-                "Gemini needs image bytes, and this image has none (only a URL the gateway did not download).",
+                "Gemini takes images only as inline data with a media type, and this image has none.",
                 param=f"messages[{index}].content[{j}]",
             )
         case FilePart():
