@@ -1,0 +1,1 @@
+"""Simulated Anthropic Messages API (``POST /v1/messages``)."""

@@ -1,0 +1,204 @@
+"""Anthropic conversation rules: message shapes, tool_use/tool_result pairing, thinking in tool loops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentoken.sandbox.anthropic.errors import invalid
+from opentoken.sandbox.signing import Check, Signer
+
+THINKING_KIND = "anthropic.thinking"
+REDACTED_KIND = "anthropic.redacted"
+_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+_USER_BLOCKS = ("text", "image", "document", "tool_result", "search_result")
+_ASSISTANT_BLOCKS = (
+    "text", "tool_use", "thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result",
+    "web_fetch_tool_result", "code_execution_tool_result", "mcp_tool_use", "mcp_tool_result",
+)  # fmt: skip
+_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+
+def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return content if isinstance(content, list) else []
+
+
+def check_messages(messages: list[Any]) -> bool:
+    """Shapes and pairing; returns whether the history holds tool_use / tool_result blocks."""
+    uses_tools = False
+    last = len(messages) - 1
+    for i, message in enumerate(messages):
+        uses_tools |= _check_message(i, message, final=i == last)
+    for i, message in enumerate(messages):
+        if message["role"] == "assistant":
+            _check_results_follow(i, messages)
+        else:
+            _check_results_expected(i, messages)
+    return uses_tools
+
+
+def _check_message(i: int, message: Any, final: bool) -> bool:
+    if not isinstance(message, dict) or "content" not in message:
+        raise invalid(f"messages.{i}: Input does not match the expected shape.")
+    role = message.get("role")
+    if role not in ("user", "assistant"):
+        raise invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+    content = message["content"]
+    if not isinstance(content, str | list):
+        raise invalid(f"messages.{i}.content: Input should be a valid string or list")
+    final_assistant = final and role == "assistant"
+    if not content and not final_assistant:
+        raise invalid(
+            f"messages.{i}: all messages must have non-empty content except for the optional final assistant message"
+        )
+    if final_assistant and isinstance(content, str) and content != content.rstrip():
+        raise invalid("messages: final assistant content cannot end with trailing whitespace")
+    uses_tools = False
+    allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
+    for j, block in enumerate(content if isinstance(content, list) else []):
+        where = f"messages.{i}.content.{j}"
+        if not isinstance(block, dict) or block.get("type") not in allowed:
+            kind = block.get("type") if isinstance(block, dict) else None
+            tags = ", ".join(f"'{t}'" for t in allowed)
+            raise invalid(
+                f"{where}: Input tag '{kind}' found using 'type' does not match any of the expected tags: {tags}"
+            )
+        uses_tools |= block["type"] in ("tool_use", "tool_result")
+        _check_block(where, block)
+    return uses_tools
+
+
+def _check_block(where: str, block: dict[str, Any]) -> None:
+    kind = block["type"]
+    if kind == "text":
+        text = block.get("text")
+        if not isinstance(text, str):
+            raise invalid(f"{where}.text: Field required")
+        if not text:
+            raise invalid(f"{where}.text: text content blocks must be non-empty")
+        if not text.strip():
+            raise invalid(f"{where}.text: text content blocks must contain non-whitespace text")
+    elif kind == "image":
+        _check_image(where, block.get("source"))
+    elif kind == "tool_use":
+        for name in ("id", "name"):
+            if not isinstance(block.get(name), str):
+                raise invalid(f"{where}.tool_use.{name}: Field required")
+        if not isinstance(block.get("input"), dict):
+            raise invalid(f"{where}.tool_use.input: Input should be a valid dictionary")
+    elif kind == "tool_result":
+        if not isinstance(block.get("tool_use_id"), str):
+            raise invalid(f"{where}.tool_result.tool_use_id: Field required")
+        content = block.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise invalid(f"{where}.tool_result.content: Input should be a valid string or list")
+        for k, inner in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(inner, dict) or inner.get("type") not in ("text", "image", "document", "search_result"):
+                raise invalid(f"{where}.tool_result.content.{k}: Input does not match the expected shape.")
+            if inner["type"] == "image":
+                _check_image(f"{where}.tool_result.content.{k}", inner.get("source"))
+    elif kind == "thinking":
+        for name in ("thinking", "signature"):
+            if not isinstance(block.get(name), str):
+                raise invalid(f"{where}.thinking.{name}: Field required")
+    elif kind == "redacted_thinking" and not isinstance(block.get("data"), str):
+        raise invalid(f"{where}.redacted_thinking.data: Field required")
+
+
+def _check_image(where: str, source: Any) -> None:
+    if not isinstance(source, dict) or source.get("type") not in ("base64", "url", "file"):
+        raise invalid(f"{where}.image.source: Input does not match the expected shape.")
+    if source["type"] == "base64":
+        if source.get("media_type") not in _MEDIA_TYPES:
+            raise invalid(
+                f"{where}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
+                "'image/gif' or 'image/webp'"
+            )
+        if not isinstance(source.get("data"), str) or not source["data"]:
+            raise invalid(f"{where}.image.source.base64.data: Field required")
+    elif source["type"] == "url" and not isinstance(source.get("url"), str):
+        raise invalid(f"{where}.image.source.url.url: Field required")
+
+
+def _tool_use_ids(message: dict[str, Any]) -> list[str]:
+    return [b["id"] for b in blocks_of(message) if b.get("type") == "tool_use"]
+
+
+def _check_results_follow(i: int, messages: list[Any]) -> None:
+    ids = _tool_use_ids(messages[i])
+    if not ids:
+        return
+    following = messages[i + 1] if i + 1 < len(messages) else None
+    answered = set()
+    if following is not None and following["role"] == "user":
+        answered = {b["tool_use_id"] for b in blocks_of(following) if b.get("type") == "tool_result"}
+    missing = [tool_id for tool_id in ids if tool_id not in answered]
+    if missing:
+        at = i + 1 if following is not None else i
+        raise invalid(
+            f"messages.{at}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+            f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block "
+            "in the next message."
+        )
+
+
+def _check_results_expected(i: int, messages: list[Any]) -> None:
+    previous = messages[i - 1] if i > 0 and messages[i - 1]["role"] == "assistant" else None
+    offered = set(_tool_use_ids(previous)) if previous is not None else set()
+    other_seen = False
+    for j, block in enumerate(blocks_of(messages[i])):
+        if block.get("type") != "tool_result":
+            other_seen = True
+            continue
+        if block["tool_use_id"] not in offered:
+            raise invalid(
+                f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                f"{block['tool_use_id']}. Each `tool_result` block must have a corresponding `tool_use` "
+                "block in the previous message."
+            )
+        if other_seen:
+            raise invalid(
+                f"messages.{i}.content.{j}: `tool_result` blocks must come first in the user message, "
+                "before any other content."
+            )
+
+
+def current_loop_start(messages: list[Any]) -> int:
+    """Index after the last user message with ordinary content (the start of the current tool loop)."""
+    for i in range(len(messages) - 1, -1, -1):
+        message = messages[i]
+        if message["role"] == "user" and any(b.get("type") != "tool_result" for b in blocks_of(message)):
+            return i + 1
+    return 0
+
+
+def check_thinking_loop(messages: list[Any], signer: Signer, accept_foreign: bool) -> None:
+    """With thinking on, assistant tool_use turns of the current loop start with a valid thinking block."""
+    for i in range(current_loop_start(messages), len(messages)):
+        message = messages[i]
+        if message["role"] != "assistant" or not _tool_use_ids(message):
+            continue
+        blocks = blocks_of(message)
+        first = blocks[0].get("type")
+        if first not in ("thinking", "redacted_thinking"):
+            raise invalid(
+                f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. "
+                "When `thinking` is enabled, a final `assistant` message must start with a thinking block "
+                "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include "
+                "thinking blocks from previous turns. To avoid this requirement, disable `thinking`. Please "
+                f"consult our documentation at {_DOCS}"
+            )
+        for j, block in enumerate(blocks):
+            if block.get("type") == "thinking":
+                verdict = signer.check(THINKING_KIND, block["thinking"].encode(), block["signature"])
+                field = "signature"
+            elif block.get("type") == "redacted_thinking":
+                verdict = signer.check(REDACTED_KIND, b"", block["data"])
+                field = "data"
+            else:
+                continue
+            if verdict is Check.VALID or (verdict is Check.FOREIGN and accept_foreign):
+                continue
+            raise invalid(f"messages.{i}.content.{j}: Invalid `{field}` in `{block['type']}` block")

@@ -1,0 +1,163 @@
+"""Turn a validated Anthropic request body into the typed call the sandbox answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from opentoken.sandbox.anthropic.conversation import blocks_of
+from opentoken.sandbox.anthropic.validate import thinking_enabled
+from opentoken.sandbox.prompt_cache import Segment
+from opentoken.sandbox.scenario import Prompt, ToolChoice, ToolOutcome, ToolSpec
+from opentoken.sandbox.tokens import IMAGE_TOKENS, count_text
+
+_MESSAGE_OVERHEAD = 3
+
+
+@dataclass(frozen=True)
+class MessagesCall:
+    model: str
+    max_tokens: int
+    stream: bool
+    stop_sequences: tuple[str, ...]
+    thinking: bool
+    prompt: Prompt
+    segments: tuple[Segment, ...]
+    cached: bool
+
+    @property
+    def input_tokens(self) -> int:
+        return max(1, sum(s.tokens for s in self.segments))
+
+
+def parse_call(body: dict[str, Any]) -> MessagesCall:
+    messages: list[dict[str, Any]] = body["messages"]
+    segments, cached = _segments(body)
+    output = (body.get("output_config") or {}).get("format") or body.get("output_format")
+    prompt = Prompt(
+        text=_last_user_text(messages),
+        tool_results=_tool_results(messages),
+        tools=tuple(
+            ToolSpec(t["name"], t["input_schema"]) for t in body.get("tools") or [] if t.get("type") in (None, "custom")
+        ),
+        choice=_choice(body.get("tool_choice")),
+        thinking=thinking_enabled(body),
+        output_schema=output["schema"] if output else None,
+    )
+    return MessagesCall(
+        model=body["model"],
+        max_tokens=body["max_tokens"],
+        stream=bool(body.get("stream")),
+        stop_sequences=tuple(body.get("stop_sequences") or ()),
+        thinking=prompt.thinking,
+        prompt=prompt,
+        segments=tuple(segments),
+        cached=cached,
+    )
+
+
+def _choice(choice: Any) -> ToolChoice:
+    if not isinstance(choice, dict):
+        return ToolChoice()
+    single = bool(choice.get("disable_parallel_tool_use"))
+    kind = choice["type"]
+    if kind == "tool":
+        return ToolChoice("any", (choice["name"],), single=True)
+    return ToolChoice(kind, (), single)
+
+
+def _last_user(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message
+    return None
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    message = _last_user(messages)
+    if message is None:
+        return ""
+    return "\n".join(b["text"] for b in blocks_of(message) if b.get("type") == "text")
+
+
+def result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    parts = [b.get("text", "") if b.get("type") == "text" else f"[{b.get('type')}]" for b in content]
+    return "\n".join(parts)
+
+
+def _tool_results(messages: list[dict[str, Any]]) -> tuple[ToolOutcome, ...]:
+    message = _last_user(messages)
+    if message is None:
+        return ()
+    names = {
+        b["id"]: b["name"]
+        for m in messages
+        if m["role"] == "assistant"
+        for b in blocks_of(m)
+        if b.get("type") == "tool_use"
+    }
+    return tuple(
+        ToolOutcome(names.get(b["tool_use_id"], "tool"), result_text(b.get("content")))
+        for b in blocks_of(message)
+        if b.get("type") == "tool_result"
+    )
+
+
+def _block_tokens(block: dict[str, Any]) -> int:
+    kind = block.get("type")
+    if kind == "text":
+        return count_text(block["text"])
+    if kind == "image":
+        return IMAGE_TOKENS
+    if kind == "tool_use":
+        return count_text(block["name"] + orjson.dumps(block["input"]).decode())
+    if kind == "tool_result":
+        content = block.get("content")
+        images = sum(1 for b in content if b.get("type") == "image") if isinstance(content, list) else 0
+        return count_text(result_text(content)) + images * IMAGE_TOKENS + 1
+    if kind == "thinking":
+        return count_text(block["thinking"])
+    if kind == "document":
+        source = block.get("source") or {}
+        return count_text(source.get("data", "")) if source.get("type") == "text" else IMAGE_TOKENS
+    return count_text(orjson.dumps(block).decode())
+
+
+def _segments(body: dict[str, Any]) -> tuple[list[Segment], bool]:
+    segments: list[Segment] = []
+    cached = False
+
+    def add(tokens: int, material: Any) -> None:
+        nonlocal cached
+        control = material.get("cache_control") if isinstance(material, dict) else None
+        cached |= control is not None
+        ttl = control.get("ttl", "5m") if isinstance(control, dict) else "5m"
+        segments.append(Segment(tokens, material, control is not None, ttl))
+
+    for tool in body.get("tools") or []:
+        add(count_text(orjson.dumps(tool).decode()), tool)
+    system = body.get("system")
+    if isinstance(system, str) and system:
+        add(count_text(system), system)
+    elif isinstance(system, list):
+        for block in system:
+            add(count_text(block["text"]), block)
+    for message in body["messages"]:
+        content = message["content"]
+        if isinstance(content, str):
+            add(count_text(content) + _MESSAGE_OVERHEAD, {"role": message["role"], "text": content})
+            continue
+        for k, block in enumerate(content):
+            add(_block_tokens(block) + (_MESSAGE_OVERHEAD if k == 0 else 0), block)
+    top = body.get("cache_control")
+    if isinstance(top, dict) and segments:
+        last = segments[-1]
+        segments[-1] = Segment(last.tokens, last.material, True, top.get("ttl", "5m"))
+        cached = True
+    return segments, cached

@@ -1,0 +1,72 @@
+"""The sandbox application: both providers on one port, plus control endpoints.
+
+- Anthropic: ``POST /v1/messages`` (query strings such as ``?beta=true`` are ignored)
+- Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``
+- Control: ``/_sandbox/requests``, ``/_sandbox/faults``, ``/_sandbox/cache``, ``/healthz`` (see ``control``)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from opentoken.sandbox import control
+from opentoken.sandbox.anthropic.handler import messages
+from opentoken.sandbox.config import SandboxConfig
+from opentoken.sandbox.gemini.handler import models_action
+from opentoken.sandbox.state import STATE, SandboxState
+
+_MAX_BODY = 40 * 1024 * 1024
+
+
+def build_app(config: SandboxConfig | None = None) -> web.Application:
+    app = web.Application(client_max_size=_MAX_BODY)
+    app[STATE] = SandboxState.create(config or SandboxConfig())
+    app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1beta/models/{target}", models_action)
+    control.add_routes(app)
+    return app
+
+
+async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0]
+    return runner, f"http://{host}:{bound[1]}"
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Run the sandbox in the current event loop; yields its base URL (``http://127.0.0.1:PORT``)."""
+    runner, url = await _start(build_app(config), host, port)
+    try:
+        yield url
+    finally:
+        await runner.cleanup()
+
+
+async def _serve_forever(host: str, port: int, config: SandboxConfig | None) -> None:
+    runner, url = await _start(build_app(config), host, port)
+    print(f"sandbox listening on {url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def serve(host: str, port: int, config: SandboxConfig | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; prints ``sandbox listening on http://host:port`` once bound."""
+    asyncio.run(_serve_forever(host, port, config))

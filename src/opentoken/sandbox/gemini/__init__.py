@@ -1,0 +1,1 @@
+"""Simulated Gemini API (``POST /v1beta/models/{model}:generateContent`` / ``:streamGenerateContent``)."""

@@ -1,0 +1,106 @@
+"""Per-app mutable state: the request log, queued faults, prompt caches and the signer."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from opentoken.sandbox.config import SandboxConfig
+from opentoken.sandbox.faults import FAULT_HEADER, FaultQueue, FaultSpec, fault_in_text, parse_fault
+from opentoken.sandbox.prompt_cache import PrefixCache
+from opentoken.sandbox.signing import Signer
+
+SECRET_HEADERS = frozenset(
+    {"x-api-key", "x-goog-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"}
+)
+
+
+@dataclass
+class LoggedRequest:
+    seq: int
+    time: float
+    method: str
+    path: str
+    query: dict[str, str]
+    provider: str
+    model: str | None
+    headers: dict[str, str]
+    body: Any
+    stream: bool = False
+    status: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "provider": self.provider,
+            "model": self.model,
+            "stream": self.stream,
+            "status": self.status,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
+
+class RequestLog:
+    def __init__(self, size: int) -> None:
+        self._entries: deque[LoggedRequest] = deque(maxlen=size)
+        self._seq = 0
+
+    def record(self, request: web.Request, provider: str, model: str | None, body: Any) -> LoggedRequest:
+        self._seq += 1
+        headers = {str(k): ("REDACTED" if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()}
+        query = {k: ("REDACTED" if k == "key" else v) for k, v in request.query.items()}
+        entry = LoggedRequest(
+            self._seq, time.time(), request.method, request.path, query, provider, model, headers, body
+        )
+        self._entries.append(entry)
+        return entry
+
+    def entries(self, provider: str | None = None) -> list[LoggedRequest]:
+        return [e for e in self._entries if provider is None or e.provider == provider]
+
+    def clear(self) -> int:
+        n = len(self._entries)
+        self._entries.clear()
+        return n
+
+
+@dataclass
+class SandboxState:
+    config: SandboxConfig
+    log: RequestLog
+    signer: Signer
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    anthropic_cache: PrefixCache = field(default_factory=lambda: PrefixCache(10_000))
+    gemini_cache: PrefixCache = field(default_factory=lambda: PrefixCache(10_000))
+
+    @classmethod
+    def create(cls, config: SandboxConfig) -> SandboxState:
+        return cls(
+            config=config,
+            log=RequestLog(config.max_logged_requests),
+            signer=Signer(config.signing_secret),
+            anthropic_cache=PrefixCache(config.max_cache_entries),
+            gemini_cache=PrefixCache(config.max_cache_entries),
+        )
+
+    def select_fault(self, request: web.Request, prompt_text: str, provider: str) -> FaultSpec | None:
+        """Header first, then a prompt marker, then the queue. Raises FaultSyntaxError on a bad header."""
+        header = request.headers.get(FAULT_HEADER)
+        if header:
+            return parse_fault(header)
+        marked = fault_in_text(prompt_text)
+        if marked is not None:
+            return marked
+        return self.faults.take(provider)
+
+
+STATE = web.AppKey("opentoken_sandbox_state", SandboxState)
