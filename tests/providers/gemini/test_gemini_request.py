@@ -245,3 +245,10 @@ def test_key_is_never_in_the_url(model: GetModel) -> None:
     assert built.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
     assert "key" not in built.path and "x-goog-api-key" not in built.headers
     assert PROVIDER.auth_headers("secret-key") == {"x-goog-api-key": "secret-key"}
+
+
+def test_provider_identity() -> None:
+    assert PROVIDER.name == "google"
+    assert PROVIDER.default_base_url == "https://generativelanguage.googleapis.com"
+    assert PROVIDER.key_env_vars == ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    assert PROVIDER.fetches_image_urls is False
