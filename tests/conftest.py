@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx2 as httpx
 import openai
 import pytest
+
 from support.openai_schema import validate_exchange
 from support.recording import Recorder, RecordingTransport
 from support.servers import Gateway, gateway_env, gateway_process, sandbox_process

@@ -9,7 +9,9 @@ MILLION = Decimal(1_000_000)
 
 
 def quantize(amount: Decimal) -> Decimal:
-    return amount.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    """Round once to COST_QUANTUM; zero is returned as plain ``0`` (not ``0E-9``) so it prints as 0."""
+    q = amount.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    return q if q else Decimal(0)
 
 
 def token_cost(tokens: int, price_per_million: Decimal) -> Decimal:
