@@ -77,14 +77,13 @@ class Folder:
         for index in sorted(self._choices) or [0]:
             acc = self._choices.get(index, _ChoiceAcc())
             calls = tuple(
-                ToolCall(id=c[0], name=c[1], arguments="".join(c[2:]) or "{}")
-                for _, c in sorted(acc.calls.items())
+                ToolCall(id=c[0], name=c[1], arguments="".join(c[2:]) or "{}") for _, c in sorted(acc.calls.items())
             )
             text = "".join(acc.text)
             choices.append(
                 Choice(
                     index=index,
-                    content=text if text or not calls else None,
+                    content=text if text or not (calls or acc.finish == "content_filter") else None,
                     finish_reason=acc.finish or "stop",
                     reasoning="".join(acc.reasoning) or None,
                     tool_calls=calls,

@@ -17,7 +17,7 @@ SHARED = [
     Path(os.environ["OPENTOKEN_UPSTREAM_FIXTURES"]) / "anthropic"
     if "OPENTOKEN_UPSTREAM_FIXTURES" in os.environ
     else None,
-    Path("/work/shared/fixtures/upstream/anthropic"),
+    Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "upstream" / "anthropic",
 ]
 
 

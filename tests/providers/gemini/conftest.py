@@ -23,7 +23,7 @@ from opentoken.providers.base import SSEEvent
 _CANDIDATES = [
     Path(os.environ["OPENTOKEN_UPSTREAM_FIXTURES"]) / "gemini" if "OPENTOKEN_UPSTREAM_FIXTURES" in os.environ else None,
     Path(__file__).resolve().parents[2] / "fixtures" / "upstream" / "gemini",
-    Path("/work/shared/fixtures/upstream/gemini"),
+    Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "upstream" / "gemini",
 ]
 
 

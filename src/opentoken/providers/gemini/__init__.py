@@ -26,7 +26,7 @@ class GeminiProvider:
     name = "google"
     default_base_url = "https://generativelanguage.googleapis.com"
     key_env_vars: tuple[str, ...] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    base_url_env_vars: tuple[str, ...] = ("GOOGLE_GEMINI_BASE_URL",)
+    base_url_env_vars: tuple[str, ...] = ("OPENTOKEN_GEMINI_BASE_URL",)
     fetches_image_urls = False  # the Gemini Developer API takes only inline image bytes
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
