@@ -94,9 +94,9 @@ def _value(schema: Any, root: Mapping[str, Any], variant: int, name: str, depth:
     if kind == "array":
         return _array(schema, root, variant, name, depth)
     if kind == "integer":
-        return int(_number(schema, variant + 1))
+        return int(_number(schema, variant + 1, integer=True))
     if kind == "number":
-        return _number(schema, variant + 1.5)
+        return _number(schema, variant + 1.5, integer=False)
     if kind == "boolean":
         return variant % 2 == 0
     if kind == "null":
@@ -168,21 +168,36 @@ def _array(schema: Mapping[str, Any], root: Mapping[str, Any], variant: int, nam
     return out
 
 
-def _number(schema: Mapping[str, Any], preferred: float) -> float:
-    low = schema.get("minimum")
-    high = schema.get("maximum")
-    ex_low = _key(schema, "exclusiveMinimum")
-    ex_high = _key(schema, "exclusiveMaximum")
-    value = preferred
-    if isinstance(low, int | float) and not isinstance(low, bool):
-        value = max(value, low)
-    if isinstance(ex_low, int | float) and not isinstance(ex_low, bool) and value <= ex_low:
-        value = ex_low + 1
-    if isinstance(high, int | float) and not isinstance(high, bool):
-        value = min(value, high)
-    if isinstance(ex_high, int | float) and not isinstance(ex_high, bool) and value >= ex_high:
-        value = ex_high - 1
-    return value
+def _bound(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _number(schema: Mapping[str, Any], preferred: float, integer: bool) -> float:
+    low, high = _bound(schema.get("minimum")), _bound(schema.get("maximum"))
+    ex_low, ex_high = _bound(_key(schema, "exclusiveMinimum")), _bound(_key(schema, "exclusiveMaximum"))
+
+    def fits(v: float) -> bool:
+        return (
+            (low is None or v >= low)
+            and (high is None or v <= high)
+            and (ex_low is None or v > ex_low)
+            and (ex_high is None or v < ex_high)
+        )
+
+    floor = max((b for b in (low, ex_low) if b is not None), default=None)
+    ceiling = min((b for b in (high, ex_high) if b is not None), default=None)
+    options = [preferred]
+    if floor is not None:
+        options += [floor, floor + 1]
+    if ceiling is not None:
+        options += [ceiling, ceiling - 1]
+    if floor is not None and ceiling is not None:
+        options.append((floor + ceiling) / 2)
+    for option in options:
+        candidate = float(int(option)) if integer else option
+        if fits(candidate):
+            return candidate
+    return preferred
 
 
 def _string(schema: Mapping[str, Any], variant: int, name: str) -> str:

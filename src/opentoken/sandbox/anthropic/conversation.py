@@ -32,10 +32,11 @@ def check_messages(messages: list[Any]) -> bool:
     for i, message in enumerate(messages):
         uses_tools |= _check_message(i, message, final=i == last)
     for i, message in enumerate(messages):
+        if message["role"] == "user":
+            _check_results_expected(i, messages)
+    for i, message in enumerate(messages):
         if message["role"] == "assistant":
             _check_results_follow(i, messages)
-        else:
-            _check_results_expected(i, messages)
     return uses_tools
 
 
