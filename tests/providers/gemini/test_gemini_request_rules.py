@@ -52,13 +52,15 @@ def test_sampling_parameters(model: GetModel) -> None:
     assert adjusted == ()
 
 
-def test_max_tokens_defaults_and_is_capped(model: GetModel) -> None:
+def test_max_tokens_defaults_and_above_the_model_limit_is_rejected(model: GetModel) -> None:
     info = model("google/gemini-2.5-flash")
     body, adjusted = build(model)
     assert body["generationConfig"]["maxOutputTokens"] == info.default_max_tokens
-    body, adjusted = build(model, max_tokens=info.max_output_tokens + 1)
+    body, adjusted = build(model, max_tokens=info.max_output_tokens)
     assert body["generationConfig"]["maxOutputTokens"] == info.max_output_tokens
-    assert adjusted == ("max_tokens",)
+    with pytest.raises(InvalidRequest) as err:
+        build(model, max_tokens=info.max_output_tokens + 1)
+    assert err.value.param == "max_tokens"
 
 
 def test_more_than_five_stop_sequences_is_rejected(model: GetModel) -> None:

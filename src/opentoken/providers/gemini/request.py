@@ -2,8 +2,8 @@
 
 Parameter decisions (anything changed or dropped is listed in ``UpstreamRequest.adjusted``):
 
-- ``max_tokens`` (or the model's ``default_max_tokens``) -> ``maxOutputTokens``, capped at the model's
-  ``max_output_tokens`` (reported as ``max_tokens`` when capped).
+- ``max_tokens`` (or the model's ``default_max_tokens``) -> ``maxOutputTokens``; above the model's
+  ``max_output_tokens`` it is a 400 naming ``max_tokens``, as OpenAI answers.
 - ``stop`` -> ``stopSequences``; Gemini takes at most 5, more is a 400 naming ``stop``.
 - ``n`` -> ``candidateCount``; ``seed``, ``temperature``, ``top_p`` map one to one.
 - ``presence_penalty``/``frequency_penalty`` are sent only if the catalog says the model takes them.
@@ -67,13 +67,16 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
 def _generation_config(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wire.GenerationConfig:
     wanted = request.max_tokens if request.max_tokens is not None else model.default_max_tokens
     if wanted > model.max_output_tokens:
-        adjusted.append("max_tokens")
+        raise InvalidRequest(
+            f"max_tokens is too large: {wanted}. {model.id} supports at most {model.max_output_tokens} output tokens.",
+            param="max_tokens",
+        )
     if len(request.stop) > MAX_STOP_SEQUENCES:
         raise InvalidRequest(f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences.", param="stop")
     config = wire.GenerationConfig(
         temperature=request.temperature,
         top_p=request.top_p,
-        max_output_tokens=min(wanted, model.max_output_tokens),
+        max_output_tokens=wanted,
         stop_sequences=list(request.stop) or None,
         candidate_count=request.n if request.n != 1 else None,
         seed=request.seed,
