@@ -79,7 +79,7 @@ def build_app(settings: Settings) -> Starlette:
             limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend)
             stack.push_async_callback(limiter.close)
             stack.push_async_callback(bus.close)
-            writer = LedgerWriter(stores.ledger)
+            writer = LedgerWriter(stores.ledger, max_delay_ms=0)
             await writer.start()
             stack.push_async_callback(writer.close)
             client = UpstreamClient()
