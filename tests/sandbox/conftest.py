@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from multidict import CIMultiDict
 
 from opentoken.sandbox.app import running_sandbox
 from opentoken.sandbox.config import SandboxConfig
@@ -39,7 +40,7 @@ def load_upstream(name: str) -> dict[str, Any]:
 @dataclass
 class Reply:
     status: int
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
     text: str
 
     def json(self) -> Any:
@@ -116,7 +117,7 @@ class SandboxClient:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers = {"content-type": "application/json", **headers}
         async with self.http.post(self.url + path, data=data, headers=headers) as r:
-            return Reply(r.status, dict(r.headers), await r.text())
+            return Reply(r.status, CIMultiDict(r.headers), await r.text())
 
     async def anthropic(self, body: Any, headers: dict[str, str] | None = None, path: str = "/v1/messages") -> Reply:
         return await self.post(path, body, ANTHROPIC_HEADERS if headers is None else headers)

@@ -54,13 +54,13 @@ async def running_sandbox(
 
 
 async def _serve_forever(host: str, port: int, config: SandboxConfig | None) -> None:
-    runner, url = await _start(build_app(config), host, port)
-    print(f"sandbox listening on {url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    runner, url = await _start(build_app(config), host, port)
+    print(f"sandbox listening on {url}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -68,5 +68,14 @@ async def _serve_forever(host: str, port: int, config: SandboxConfig | None) -> 
 
 
 def serve(host: str, port: int, config: SandboxConfig | None = None) -> None:
-    """Serve until SIGINT/SIGTERM; prints ``sandbox listening on http://host:port`` once bound."""
-    asyncio.run(_serve_forever(host, port, config))
+    """Serve until SIGINT/SIGTERM; prints ``sandbox listening on http://host:port`` once bound.
+
+    Runs on uvloop when it is installed (it comes with ``uvicorn[standard]``), as the gateway does, so that a
+    benchmark measures the gateway rather than the simulated upstream's event loop.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve_forever(host, port, config))
+        return
+    uvloop.run(_serve_forever(host, port, config))
