@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,15 +11,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from opentoken.catalog.model import ModelInfo, Prices
 from opentoken.core.errors import RateLimited
-from opentoken.limits.base import Outcome, format_reset, nanos_down, nanos_up, rate_limit_headers, usd
+from opentoken.limits.base import Ask, Outcome, format_reset, nanos_down, nanos_up, rate_limit_headers, usd
 from opentoken.limits.factory import close_limits, open_limits
 from opentoken.limits.invalidation import MemoryBus
 from opentoken.limits.limiter import KeyLimiter
+from opentoken.limits.memory import MemoryCounters
 from opentoken.limits.periods import current_period
 from opentoken.stores.base import ApiKey
 from opentoken.stores.redis.bus import RedisBus
 
 NOW = datetime(2025, 6, 11, 15, 30, tzinfo=UTC)  # Wednesday
+MODEL = ModelInfo("a/m", "a", "m", "m", 0, 1000, 100, 100, Prices(Decimal(1), Decimal(1)))
 
 
 def test_periods_are_utc_calendar_periods() -> None:
@@ -120,15 +123,14 @@ async def test_open_limits_in_memory() -> None:
 
 
 async def test_open_limits_on_redis(redis_url: str, redis_prefix: str) -> None:
-    model = ModelInfo("a/m", "a", "m", "m", 0, 1000, 100, 100, Prices(Decimal(1), Decimal(1)))
     key = ApiKey(id=f"{redis_prefix}-factory", name="n", prefix="p", key_hash="h", created_at=NOW, rpm=1)
     first, first_bus = await open_limits(redis_url, _no_spend, prefix=redis_prefix)
     second, second_bus = await open_limits(redis_url, _no_spend, prefix=redis_prefix)
     assert isinstance(first_bus, RedisBus)
     try:
-        await (await first.admit(key, model, 1, 1)).settle(Decimal(0), 2)
+        await (await first.admit(key, MODEL, 1, 1)).settle(Decimal(0), 2)
         with pytest.raises(RateLimited):  # the second process sees the first one's request
-            await second.admit(key, model, 1, 1)
+            await second.admit(key, MODEL, 1, 1)
     finally:
         await close_limits(first, first_bus)
         await close_limits(second, second_bus)
@@ -137,3 +139,39 @@ async def test_open_limits_on_redis(redis_url: str, redis_prefix: str) -> None:
 async def test_open_limits_fails_fast_without_redis() -> None:
     with pytest.raises(RedisConnectionError):
         await open_limits("redis://127.0.0.1:1", _no_spend)
+
+
+class GatedCounters(MemoryCounters):
+    """Memory counters whose ``acquire`` waits for a gate, and which record releases."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.released: list[str] = []
+
+    async def acquire(self, ask: Ask) -> Outcome:
+        await self.gate.wait()
+        return await super().acquire(ask)
+
+    async def release(self, ask: Ask) -> None:
+        self.released.append(ask.admission_id)
+        await super().release(ask)
+
+
+async def test_admission_granted_after_its_caller_was_cancelled_is_released() -> None:
+    counters = GatedCounters()
+    limiter = KeyLimiter(counters, _no_spend)
+    key = ApiKey(id="k-cancel", name="n", prefix="p", key_hash="h", created_at=NOW, max_concurrent=1)
+    caller = asyncio.ensure_future(limiter.admit(key, MODEL, 1, 1))
+    await asyncio.sleep(0.01)  # the caller now waits inside acquire
+    caller.cancel()  # the client went away
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    counters.gate.set()  # the store grants the admission after all
+    for _ in range(100):
+        if counters.released:
+            break
+        await asyncio.sleep(0.01)
+    assert len(counters.released) == 1
+    await (await limiter.admit(key, MODEL, 1, 1)).release()  # the slot is free
+    await limiter.close()

@@ -91,6 +91,7 @@ class KeyLimiter:
         self._lease_ms = int(lease_seconds * 1000)
         self._live: dict[str, Ask] = {}  # admissions holding a lease, by admission id
         self._loading: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._loaded: dict[str, tuple[str, float]] = {}  # key id -> (period, loop time of the last load)
         self._renewer: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -130,10 +131,11 @@ class KeyLimiter:
 
     async def _acquire(self, ask: Ask, key: ApiKey, period: Period) -> Outcome:
         for _ in range(_BASELINE_ATTEMPTS):
+            asked_at = asyncio.get_running_loop().time()
             outcome = await self._acquire_once(ask)
             if outcome.verdict != "baseline":
                 return outcome
-            await self._load_baseline(key, period, ask.budget_ttl_ms)
+            await self._load_baseline(key, period, ask.budget_ttl_ms, asked_at)
         raise Overloaded("budget counter could not be initialised")
 
     async def _acquire_once(self, ask: Ask) -> Outcome:
@@ -151,8 +153,14 @@ class KeyLimiter:
         orphan = asyncio.ensure_future(self._finish(ask, None, 0))
         orphan.add_done_callback(_log_failure)
 
-    async def _load_baseline(self, key: ApiKey, period: Period, ttl_ms: int) -> None:
-        """Load the period's spend from the ledger once per process and period, however many wait."""
+    async def _load_baseline(self, key: ApiKey, period: Period, ttl_ms: int, asked_at: float) -> None:
+        """Load the period's spend from the ledger once per process and period, however many wait.
+
+        A "baseline" answer to an acquire sent before the last load finished is stale: just retry.
+        """
+        loaded = self._loaded.get(key.id)
+        if loaded is not None and loaded[0] == period.tag and loaded[1] >= asked_at:
+            return
         slot = (key.id, period.tag)
         task = self._loading.get(slot)
         if task is None:
@@ -164,6 +172,7 @@ class KeyLimiter:
     async def _init_baseline(self, key_id: str, period: Period, ttl_ms: int) -> None:
         spent = await self._spend_source(key_id, period.start)
         await self._counters.init_budget(key_id, period.tag, nanos_up(spent), ttl_ms)
+        self._loaded[key_id] = (period.tag, asyncio.get_running_loop().time())
 
     async def _finish(self, ask: Ask, cost_nanos: int | None, tokens: int) -> None:
         """Settle (``cost_nanos`` given) or release, shielded from the caller's cancellation."""
