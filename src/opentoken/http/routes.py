@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from opentoken.admin.schema import encode
+from opentoken.admin.service import AdminServices
 from opentoken.api.models import model_json, models_json
 from opentoken.core.errors import NotFound, RequestTooLarge
 from opentoken.pipeline import Pipeline
@@ -30,7 +32,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def public_routes(pipeline: Pipeline, max_body_bytes: int) -> list[BaseRoute]:
+def public_routes(pipeline: Pipeline, max_body_bytes: int, admin: AdminServices) -> list[BaseRoute]:
     async def chat_completions(request: Request) -> Response:
         body = await read_body(request, max_body_bytes)
         reply = await pipeline.run(request.headers.get("authorization"), body, request.state.request_id)
@@ -56,6 +58,11 @@ def public_routes(pipeline: Pipeline, max_body_bytes: int) -> list[BaseRoute]:
             )
         return Response(model_json(model), media_type=JSON)
 
+    async def own_key(request: Request) -> Response:
+        """The calling key's own limits, spend in the current budget period and remaining budget."""
+        key = await pipeline.authenticator.authenticate(request.headers.get("authorization"))
+        return Response(encode(await admin.key_detail(key.id)), media_type=JSON)
+
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type=JSON)
 
@@ -63,5 +70,6 @@ def public_routes(pipeline: Pipeline, max_body_bytes: int) -> list[BaseRoute]:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
+        Route("/v1/key", own_key, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
