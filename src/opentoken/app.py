@@ -108,7 +108,7 @@ def build_app(settings: Settings) -> Starlette:
             admin = AdminServices(
                 keys=stores.keys, ledger=stores.ledger, admin_key=settings.admin_key, on_key_changed=bus.publish
             )
-            app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes))
+            app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
             app.state.pipeline = pipeline
             yield
