@@ -10,7 +10,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from opentoken.catalog.model import ModelInfo, Prices
-from opentoken.core.errors import RateLimited
+from opentoken.core.errors import Overloaded, RateLimited
 from opentoken.limits.base import Ask, Outcome, format_reset, nanos_down, nanos_up, rate_limit_headers, usd
 from opentoken.limits.factory import close_limits, open_limits
 from opentoken.limits.invalidation import MemoryBus
@@ -175,3 +175,11 @@ async def test_admission_granted_after_its_caller_was_cancelled_is_released() ->
     assert len(counters.released) == 1
     await (await limiter.admit(key, MODEL, 1, 1)).release()  # the slot is free
     await limiter.close()
+
+
+async def test_admit_after_close_is_refused() -> None:
+    limiter = KeyLimiter(MemoryCounters(), _no_spend)
+    await limiter.close()
+    key = ApiKey(id="k-closed", name="n", prefix="p", key_hash="h", created_at=NOW)
+    with pytest.raises(Overloaded):
+        await limiter.admit(key, MODEL, 1, 1)

@@ -96,8 +96,10 @@ class KeyLimiter:
         self._closed = False
 
     async def admit(self, key: ApiKey, model: ModelInfo, prompt_tokens: int, max_output_tokens: int) -> Admission:
-        now = self._clock()
-        period = current_period(key.budget_period, datetime.fromtimestamp(now, UTC))
+        if self._closed:
+            raise Overloaded("the gateway is shutting down")
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        period = current_period(key.budget_period, now)
         ask = self._ask(key, model, prompt_tokens, max_output_tokens, now, period)
         if not ask.tracked:
             return KeyAdmission(self, ask, {})
@@ -109,11 +111,11 @@ class KeyLimiter:
             self._start_renewer()
         return KeyAdmission(self, ask, rate_limit_headers(key, outcome))
 
-    def _ask(self, key: ApiKey, model: ModelInfo, prompt: int, max_output: int, now: float, period: Period) -> Ask:
-        now_ms = round(now * 1000)
+    def _ask(self, key: ApiKey, model: ModelInfo, prompt: int, max_output: int, now: datetime, period: Period) -> Ask:
+        now_ms = round(now.timestamp() * 1000)
         budget = key.budget_usd
         reserve = worst_case_cost(prompt, max_output, model.prices) if budget is not None else Decimal(0)
-        ttl = period.counter_ttl(datetime.fromtimestamp(now, UTC))
+        ttl = period.counter_ttl(now)
         return Ask(
             key_id=key.id,
             admission_id=uuid.uuid4().hex,
