@@ -8,6 +8,7 @@ keyword spellings. ``variant`` makes parallel calls of one tool differ.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -29,11 +30,16 @@ _FORMATS = {
 }
 
 
+@functools.cache
+def _snake(camel: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
+
+
 def _key(schema: Mapping[str, Any], camel: str) -> Any:
     """Read a keyword in camelCase or Google's snake_case spelling."""
     if camel in schema:
         return schema[camel]
-    return schema.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+    return schema.get(_snake(camel))
 
 
 def _resolve(ref: str, root: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -8,6 +8,7 @@ before 2.5), ``usageMetadata`` cumulative in every chunk, ``finishReason`` only 
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import string
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ def build_reply(call: GenerateCall, completions: list[Completion], cached: int, 
     signs = call.model.gen3 or call.thinking
     candidates = []
     for index, completion in enumerate(completions):
-        ids = tuple("".join(secrets.choice(_ID_ALPHABET) for _ in range(8)) for _ in completion.calls)
+        ids = tuple("".join(random.choices(_ID_ALPHABET, k=8)) for _ in completion.calls)
         signature = None
         if signs and completion.calls:
             signature = signer.sign(CALL_KIND, completion.calls[0].name.encode(), completion.text_str.encode())

@@ -10,6 +10,7 @@ STRING/NUMBER/INTEGER/BOOLEAN/ARRAY/OBJECT/NULL is an invalid enum value.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ _TYPES = frozenset({"TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN"
 _TYPE_ENUM = "type.googleapis.com/google.ai.generativelanguage.v1beta.Type"
 
 
+@functools.cache
 def snake(name: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
