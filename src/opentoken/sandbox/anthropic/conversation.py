@@ -100,6 +100,8 @@ def _check_block(where: str, block: dict[str, Any]) -> None:
                 raise invalid(f"{where}.tool_result.content.{k}: Input does not match the expected shape.")
             if inner["type"] == "image":
                 _check_image(f"{where}.tool_result.content.{k}", inner.get("source"))
+            if inner["type"] == "text" and not isinstance(inner.get("text"), str):
+                raise invalid(f"{where}.tool_result.content.{k}.text: Input should be a valid string")
     elif kind == "thinking":
         for name in ("thinking", "signature"):
             if not isinstance(block.get(name), str):

@@ -7,6 +7,7 @@ request are reported together. Paths use the proto (snake_case) names.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from opentoken.sandbox.gemini.errors import payload_errors
@@ -75,8 +76,19 @@ def _names(obj: Any, allowed: frozenset[str], where: str) -> Problems:
     return [unknown(key, where) for key in obj if key not in allowed]
 
 
+def _repeated(obj: Any, field: str, where: str) -> Problems:
+    """A repeated field given a single value."""
+    value = get(obj, field)
+    if value is None or isinstance(value, list):
+        return []
+    at = f"{where}.{snake(field)}" if where else snake(field)
+    return [(at, f"Invalid value at '{at}' (repeated field), {json.dumps(value)}")]
+
+
 def check_payload(body: dict[str, Any]) -> None:
     problems = _names(body, _TOP, "")
+    for field in ("contents", "tools", "safetySettings"):
+        problems += _repeated(body, field, "")
     contents = get(body, "contents")
     for i, content in enumerate(contents if isinstance(contents, list) else []):
         problems += _content(content, f"contents[{i}]")
@@ -88,7 +100,9 @@ def check_payload(body: dict[str, Any]) -> None:
         problems += _tool(tool, f"tools[{i}]")
     tool_config = get(body, "toolConfig")
     problems += _names(tool_config, _TOOL_CONFIG, "tool_config")
-    problems += _names(get(tool_config, "functionCallingConfig"), _CALLING, "tool_config.function_calling_config")
+    calling = get(tool_config, "functionCallingConfig")
+    problems += _names(calling, _CALLING, "tool_config.function_calling_config")
+    problems += _repeated(calling, "allowedFunctionNames", "tool_config.function_calling_config")
     settings = get(body, "safetySettings")
     for i, setting in enumerate(settings if isinstance(settings, list) else []):
         problems += _names(setting, _SAFETY, f"safety_settings[{i}]")
@@ -98,7 +112,7 @@ def check_payload(body: dict[str, Any]) -> None:
 
 
 def _content(content: Any, where: str) -> Problems:
-    problems = _names(content, _CONTENT, where)
+    problems = _names(content, _CONTENT, where) + _repeated(content, "parts", where)
     parts = get(content, "parts")
     for j, part in enumerate(parts if isinstance(parts, list) else []):
         at = f"{where}.parts[{j}]"
@@ -109,7 +123,7 @@ def _content(content: Any, where: str) -> Problems:
 
 
 def _tool(tool: Any, where: str) -> Problems:
-    problems = _names(tool, _TOOL, where)
+    problems = _names(tool, _TOOL, where) + _repeated(tool, "functionDeclarations", where)
     declarations = get(tool, "functionDeclarations")
     for j, declaration in enumerate(declarations if isinstance(declarations, list) else []):
         at = f"{where}.function_declarations[{j}]"
@@ -123,6 +137,7 @@ def _tool(tool: Any, where: str) -> Problems:
 
 def _generation(config: Any) -> Problems:
     problems = _names(config, _GENERATION, "generation_config")
+    problems += _repeated(config, "stopSequences", "generation_config")
     problems += _names(get(config, "thinkingConfig"), _THINKING, "generation_config.thinking_config")
     schema = get(config, "responseSchema")
     if schema is not None:
