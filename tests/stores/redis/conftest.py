@@ -1,55 +1,14 @@
-"""Redis for the Redis store tests: 127.0.0.1:6379 (or OPENTOKEN_TEST_REDIS), a random key prefix per run.
-
-Every key written under the prefix is deleted at the end of the session. Without a Redis server these tests
-skip locally but fail when CI=true.
-"""
+"""Redis fixtures (shared with the other Redis suite); test keys are deleted at the end of the session."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
-from redis import Redis as SyncRedis
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-REDIS_URL = os.environ.get("OPENTOKEN_TEST_REDIS", "redis://127.0.0.1:6379")
+from support.redis_fixtures import _delete_test_keys, redis_prefix, redis_url
 
-
-@pytest.fixture(scope="session")
-def redis_prefix() -> str:
-    return f"ottest-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The test Redis URL, once the server answers (skip locally, fail under CI=true, if it does not).
-
-    A synchronous fixture (a one-off PING with the sync client) so async fixtures can request it lazily.
-    """
-    client = SyncRedis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except (RedisError, OSError) as e:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"Redis at {REDIS_URL} unavailable: {e} (CI is set: Redis tests must run)")
-        pytest.skip(f"Redis at {REDIS_URL} unavailable: {e}")
-    finally:
-        client.close()
-    return REDIS_URL
+__all__ = ["_delete_test_keys", "redis_prefix", "redis_url"]
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def _delete_test_keys(redis_prefix: str) -> AsyncIterator[None]:
-    yield
-    client = Redis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{redis_prefix}*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-    except (RedisError, OSError):
-        pass  # no server: nothing was written
-    finally:
-        await client.aclose()
+def _cleanup(_delete_test_keys: None) -> None:
+    """Depend on the session cleanup so every key written under the prefix goes at the end."""
