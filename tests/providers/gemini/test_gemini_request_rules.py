@@ -54,9 +54,9 @@ def test_sampling_parameters(model: GetModel) -> None:
 
 def test_max_tokens_defaults_and_above_the_model_limit_is_rejected(model: GetModel) -> None:
     info = model("google/gemini-2.5-flash")
-    body, adjusted = build(model)
+    body, _ = build(model)
     assert body["generationConfig"]["maxOutputTokens"] == info.default_max_tokens
-    body, adjusted = build(model, max_tokens=info.max_output_tokens)
+    body, _ = build(model, max_tokens=info.max_output_tokens)
     assert body["generationConfig"]["maxOutputTokens"] == info.max_output_tokens
     with pytest.raises(InvalidRequest) as err:
         build(model, max_tokens=info.max_output_tokens + 1)
