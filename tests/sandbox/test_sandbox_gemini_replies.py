@@ -240,3 +240,24 @@ async def test_image_tokens_are_reported_by_modality(sbx, upstream) -> None:
     usage = (await sbx.gemini("gemini-2.5-flash", recorded)).json()["usageMetadata"]
     modalities = {d["modality"]: d["tokenCount"] for d in usage["promptTokensDetails"]}
     assert modalities["IMAGE"] == 258 and modalities["TEXT"] > 0
+
+
+async def test_logprobs_cover_every_answer_token(sbx) -> None:
+    request = ask("Hi there", generationConfig={"responseLogprobs": True, "logprobs": 3})
+    plain = (await sbx.gemini("gemini-2.5-flash", request)).json()["candidates"][0]
+    text = plain["content"]["parts"][0]["text"]
+    result = plain["logprobsResult"]
+    assert "".join(c["token"] for c in result["chosenCandidates"]) == text
+    assert all(len(top["candidates"]) == 3 for top in result["topCandidates"])
+    assert all(
+        top["candidates"][0] == chosen
+        for top, chosen in zip(result["topCandidates"], result["chosenCandidates"], strict=True)
+    )
+    assert plain["avgLogprobs"] < 0
+    chunks = (await sbx.gemini("gemini-2.5-flash", request, stream=True)).gemini_chunks()
+    streamed = [c for chunk in chunks for c in chunk["candidates"][0]["logprobsResult"]["chosenCandidates"]]
+    assert streamed == result["chosenCandidates"]
+    off = (await sbx.gemini("gemini-2.5-flash", ask("Hi there"))).json()["candidates"][0]
+    assert "logprobsResult" not in off and "avgLogprobs" not in off
+    bad = await sbx.gemini("gemini-2.5-flash", ask("Hi", generationConfig={"logprobs": 3}))
+    assert bad.status == 400

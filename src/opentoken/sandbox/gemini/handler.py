@@ -11,6 +11,7 @@ from aiohttp import web
 
 from opentoken.sandbox.faults import FaultSpec, FaultSyntaxError
 from opentoken.sandbox.gemini import validate
+from opentoken.sandbox.gemini.chunks import stream_frames
 from opentoken.sandbox.gemini.errors import (
     CONTENT_TYPE,
     GeminiError,
@@ -23,7 +24,7 @@ from opentoken.sandbox.gemini.errors import (
 from opentoken.sandbox.gemini.models import GeminiModel
 from opentoken.sandbox.gemini.parse import GenerateCall, parse_call
 from opentoken.sandbox.gemini.payload import check_payload
-from opentoken.sandbox.gemini.render import build_reply, response_body, stream_frames
+from opentoken.sandbox.gemini.render import build_reply, response_body
 from opentoken.sandbox.gemini.signatures import check_signatures
 from opentoken.sandbox.scenario import Completion, complete, plan_reply
 from opentoken.sandbox.state import STATE, LoggedRequest, SandboxState

@@ -30,6 +30,7 @@ class GenerateCall:
     candidates: int
     segments: tuple[Segment, ...]
     image_tokens: int
+    logprobs: int | None = None  # None: off; N: logprobsResult with N top candidates per token
 
     @property
     def input_tokens(self) -> int:
@@ -69,6 +70,7 @@ def parse_call(body: dict[str, Any], model: GeminiModel, stream: bool, sse: bool
         candidates=get(config, "candidateCount") or 1,
         segments=tuple(segments),
         image_tokens=images,
+        logprobs=(get(config, "logprobs") or 0) if get(config, "responseLogprobs") else None,
     )
 
 

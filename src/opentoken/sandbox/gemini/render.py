@@ -1,13 +1,7 @@
-"""Gemini reply rendering: one GenerateContentResponse, or the SSE chunks of a stream.
-
-Streams follow the recordings: ``data: <json>\\r\\n\\r\\n`` (``": "`` after keys, no space after ``,``), no
-``[DONE]``, thought parts first, function calls whole (one per chunk, or all in the final chunk on models
-before 2.5), ``usageMetadata`` cumulative in every chunk, ``finishReason`` only in the last chunk.
-"""
+"""Gemini reply rendering: candidates, usageMetadata, logprobs and the whole GenerateContentResponse."""
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 import string
@@ -18,17 +12,35 @@ from opentoken.sandbox.gemini.parse import GenerateCall
 from opentoken.sandbox.gemini.signatures import CALL_KIND, TEXT_KIND
 from opentoken.sandbox.scenario import Completion, Finish
 from opentoken.sandbox.signing import Signer
-from opentoken.sandbox.streaming import Frame
-from opentoken.sandbox.tokens import group
 
-_TEXT_GROUPS = (6, 11, 8)
-_THOUGHT_GROUPS = (12, 9)
 _FINISH = {Finish.MAX_TOKENS: "MAX_TOKENS", Finish.SAFETY: "SAFETY", Finish.REFUSAL: "SAFETY"}
 _CATEGORIES = (
     "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_HARASSMENT",
     "HARM_CATEGORY_SEXUALLY_EXPLICIT",
 )  # fmt: skip
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+_ALTERNATIVES = (
+    " the",
+    " a",
+    ".",
+    ",",
+    " and",
+    " of",
+    " to",
+    " in",
+    " is",
+    " it",
+    " that",
+    " for",
+    " on",
+    " with",
+    " as",
+    " was",
+    " at",
+    " by",
+    " an",
+    " be",
+)
 
 
 @dataclass(frozen=True)
@@ -86,12 +98,12 @@ def usage_metadata(reply: GeminiReply, candidates: int, thoughts: int) -> dict[s
     return usage
 
 
-def _totals(reply: GeminiReply) -> tuple[int, int]:
+def totals(reply: GeminiReply) -> tuple[int, int]:
     done = [c.completion for c in reply.candidates]
     return sum(c.text_tokens + c.call_tokens for c in done), sum(c.thinking_tokens for c in done)
 
 
-def _call_parts(candidate: Candidate) -> list[dict[str, Any]]:
+def call_parts(candidate: Candidate) -> list[dict[str, Any]]:
     parts = []
     for k, call in enumerate(candidate.completion.calls):
         function: dict[str, Any] = {"name": call.name, "args": call.arguments}
@@ -104,7 +116,34 @@ def _call_parts(candidate: Candidate) -> list[dict[str, Any]]:
     return parts
 
 
-def _candidate(candidate: Candidate, parts: list[dict[str, Any]] | None, final: bool) -> dict[str, Any]:
+def _logprob(position: int) -> float:
+    return -0.05 * (position % 5 + 1)
+
+
+def logprobs_result(tokens: tuple[str, ...], top: int, offset: int = 0) -> dict[str, Any]:
+    """``logprobsResult`` for answer tokens: deterministic log-probabilities, ``top`` alternatives each."""
+    chosen = [{"token": t, "logProbability": _logprob(offset + i)} for i, t in enumerate(tokens)]
+    out: dict[str, Any] = {}
+    if top:
+        out["topCandidates"] = [
+            {
+                "candidates": [
+                    chosen[i],
+                    *(
+                        {"token": alt, "logProbability": _logprob(offset + i) - 1.0 - k}
+                        for k, alt in enumerate(_ALTERNATIVES[: top - 1])
+                    ),
+                ]
+            }
+            for i in range(len(chosen))
+        ]
+    out["chosenCandidates"] = chosen
+    return out
+
+
+def candidate_item(
+    candidate: Candidate, parts: list[dict[str, Any]] | None, final: bool, logprobs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     completion = candidate.completion
     finish = _FINISH.get(completion.finish, "STOP")
     if finish == "SAFETY":
@@ -114,11 +153,16 @@ def _candidate(candidate: Candidate, parts: list[dict[str, Any]] | None, final: 
     out: dict[str, Any] = {"content": {"parts": parts, "role": "model"} if parts else {"role": "model"}}
     if final:
         out["finishReason"] = finish
+    if logprobs is not None:
+        chosen = logprobs["chosenCandidates"]
+        if final and chosen:
+            out["avgLogprobs"] = sum(c["logProbability"] for c in chosen) / len(chosen)
+        out["logprobsResult"] = logprobs
     out["index"] = candidate.index
     return out
 
 
-def _blocked_body(reply: GeminiReply) -> dict[str, Any]:
+def blocked_body(reply: GeminiReply) -> dict[str, Any]:
     ratings = [{"category": c, "probability": "NEGLIGIBLE"} for c in _CATEGORIES]
     ratings[0] = {"category": _CATEGORIES[0], "probability": "HIGH"}
     return {
@@ -131,7 +175,7 @@ def _blocked_body(reply: GeminiReply) -> dict[str, Any]:
 
 def response_body(reply: GeminiReply) -> dict[str, Any]:
     if reply.blocked:
-        return _blocked_body(reply)
+        return blocked_body(reply)
     rendered = []
     for candidate in reply.candidates:
         completion = candidate.completion
@@ -141,74 +185,20 @@ def response_body(reply: GeminiReply) -> dict[str, Any]:
         if completion.text:
             parts.append({"text": completion.text_str})
         if completion.calls:
-            parts.extend(_call_parts(candidate))
+            parts.extend(call_parts(candidate))
         elif candidate.signature and parts:
             parts[-1] = {**parts[-1], "thoughtSignature": candidate.signature}
-        item = _candidate(candidate, parts, final=True)
+        logprobs = None
+        if reply.call.logprobs is not None:
+            logprobs = logprobs_result(completion.text, reply.call.logprobs)
+        item = candidate_item(candidate, parts, final=True, logprobs=logprobs)
         if completion.calls and reply.call.model.gen3:
             item["finishMessage"] = "Model generated function call(s)."
         rendered.append(item)
-    candidates, thoughts = _totals(reply)
+    candidates, thoughts = totals(reply)
     return {
         "candidates": rendered,
         "usageMetadata": usage_metadata(reply, candidates, thoughts),
         "modelVersion": reply.call.model.name,
         "responseId": reply.response_id,
     }
-
-
-def _frame(payload: dict[str, Any], tokens: int) -> Frame:
-    text = json.dumps(payload, separators=(",", ": "), ensure_ascii=False)
-    return Frame(b"data: " + text.encode() + b"\r\n\r\n", tokens)
-
-
-def stream_frames(reply: GeminiReply) -> list[Frame]:
-    if reply.blocked:
-        return [_frame(_blocked_body(reply), 0)]
-    frames: list[Frame] = []
-    shown_thoughts = reply.call.include_thoughts
-    counted = [0, 0 if shown_thoughts else _totals(reply)[1]]
-    for candidate in reply.candidates:
-        for parts, final, out_tokens, thought_tokens in _steps(reply, candidate):
-            counted[0] += out_tokens
-            counted[1] += thought_tokens
-            chunk = {
-                "candidates": [_candidate(candidate, parts, final)],
-                "usageMetadata": usage_metadata(reply, counted[0], counted[1]),
-                "modelVersion": reply.call.model.name,
-                "responseId": reply.response_id,
-            }
-            frames.append(_frame(chunk, out_tokens + thought_tokens))
-    return frames
-
-
-Step = tuple[list[dict[str, Any]] | None, bool, int, int]
-
-
-def _steps(reply: GeminiReply, candidate: Candidate) -> list[Step]:
-    """(parts, is final, output tokens, thought tokens) per chunk of one candidate."""
-    completion = candidate.completion
-    if completion.finish in (Finish.SAFETY, Finish.REFUSAL):
-        return [(None, True, completion.text_tokens, completion.thinking_tokens)]
-    steps: list[Step] = []
-    if reply.call.include_thoughts:
-        steps += [([{"text": t, "thought": True}], False, 0, n) for t, n in group(completion.thinking, _THOUGHT_GROUPS)]
-    steps += [([{"text": t}], False, n, 0) for t, n in group(completion.text, _TEXT_GROUPS)]
-    calls = _call_parts(candidate)
-    if calls and reply.call.model.calls_in_one_chunk:
-        return [*steps, (calls, True, completion.call_tokens, 0)]
-    for part, call in zip(calls, completion.calls, strict=True):
-        steps.append(([part], False, call.tokens, 0))
-    if not completion.text and not calls and completion.finish is Finish.MAX_TOKENS:
-        return [*steps, (None, True, 0, 0)]
-    if completion.text and not calls:
-        parts, _, out_tokens, thought_tokens = steps[-1]
-        last = dict((parts or [{}])[0])
-        if candidate.signature:
-            last["thoughtSignature"] = candidate.signature
-        steps[-1] = ([last], True, out_tokens, thought_tokens)
-        return steps
-    final_part: dict[str, Any] = {"text": ""}
-    if candidate.signature and not calls:
-        final_part["thoughtSignature"] = candidate.signature
-    return [*steps, ([final_part], True, 0, 0)]

@@ -176,6 +176,11 @@ def check_generation(body: dict[str, Any], model: GeminiModel) -> None:
         value = get(config, name)
         if value is not None and (not isinstance(value, int | float) or not 0 <= value <= high):
             raise field_error(f"generation_config.{proto}", f"{proto} must be between 0 and {high}.")
+    top = get(config, "logprobs")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or not 0 <= top <= 20):
+        raise field_error("generation_config.logprobs", "logprobs must be between 0 and 20.")
+    if top is not None and not get(config, "responseLogprobs"):
+        raise invalid("logprobs is only allowed when response_logprobs is set to true.")
     schema, json_schema = get(config, "responseSchema"), get(config, "responseJsonSchema")
     if schema is not None and json_schema is not None:
         raise invalid("response_schema and response_json_schema cannot both be set.")
