@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -211,3 +212,18 @@ def test_serve_prints_its_address() -> None:
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+async def test_client_leaving_mid_stream_is_not_an_error(start_sbx, caplog) -> None:
+    paced = await start_sbx(SandboxConfig(tokens_per_second=200))
+    response = await paced.http.post(paced.url + "/v1/messages", json=claude(stream=True), headers=A_HEADERS)
+    await response.content.readany()
+    response.close()
+    for _ in range(50):
+        _, log = await paced.control("GET", "/_sandbox/requests")
+        if log["requests"][0]["status"] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert log["requests"][0]["status"] == 200
+    assert not [r for r in caplog.records if r.name == "aiohttp.server" and r.levelname == "ERROR"]
+    assert (await paced.anthropic(claude())).status == 200

@@ -58,8 +58,23 @@ async def send_stream(
         cut, tail = min(fault.after_events, cut), error_frame
     elif fault is not None and fault.drop_after is not None:
         cut, dropping = min(fault.drop_after, cut), True
+    try:
+        await _write_frames(response, frames[:cut], tail, tokens_per_second)
+    except ConnectionResetError:
+        return response  # the client went away mid-stream
+    if dropping:
+        drop(request)
+        return response
+    await response.write_eof()
+    return response
+
+
+async def _write_frames(
+    response: web.StreamResponse, frames: Sequence[Frame], tail: bytes, tokens_per_second: float
+) -> None:
+    """Buffer frames between pacing sleeps, so an unpaced stream goes out in one write."""
     buffer: list[bytes] = []
-    for frame in frames[:cut]:
+    for frame in frames:
         if tokens_per_second > 0 and frame.tokens:
             if buffer:
                 await response.write(b"".join(buffer))
@@ -68,8 +83,3 @@ async def send_stream(
         buffer.append(frame.data)
     buffer.append(tail)
     await response.write(b"".join(buffer))
-    if dropping:
-        drop(request)
-        return response
-    await response.write_eof()
-    return response
