@@ -220,7 +220,7 @@ async def test_candidate_count_and_stop_sequences(sbx) -> None:
 
 
 async def test_implicit_cache_hit_on_a_repeated_long_prefix(sbx) -> None:
-    system = {"parts": [{"text": "You are a meticulous assistant. " * 80}]}
+    system = {"parts": [{"text": "You are a meticulous assistant. " * 200}]}
     first = (await sbx.gemini("gemini-2.5-flash", ask("First question", systemInstruction=system))).json()
     second = (await sbx.gemini("gemini-2.5-flash", ask("Second question", systemInstruction=system))).json()
     assert "cachedContentTokenCount" not in first["usageMetadata"]

@@ -27,7 +27,7 @@ class SandboxConfig:
     signing_secret: bytes = DEFAULT_SIGNING_SECRET
     accept_foreign_signatures: bool = True
     anthropic_cache_min_tokens: int = 0
-    gemini_implicit_cache_min_tokens: int = 256
+    gemini_implicit_cache_min_tokens: int = 1024
     pad_stream_json: bool = True
     max_logged_requests: int = 1000
     max_cache_entries: int = 10_000

@@ -23,7 +23,7 @@ from opentoken.sandbox.tokens import count_text, pieces
 
 _MARKERS = re.compile(r"\[\[[^\]]*\]\]")
 _STOP = re.compile(r"\[\[stop:([^\]]+)\]\]")
-_ASK = re.compile(r"\b(call|use|invoke|run)\b")
+_ASK = re.compile(r"\b(call|use)\b")
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _PARALLEL_N = re.compile(r"\b(\d+|" + "|".join(_NUMBERS) + r")\s+(?:parallel|simultaneous|concurrent)")
 _PARALLEL = re.compile(r"\b(parallel|simultaneous(?:ly)?|concurrent(?:ly)?)\b")
