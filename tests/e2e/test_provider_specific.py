@@ -169,3 +169,45 @@ def test_gateway_auth_errors(gateway: Gateway) -> None:
     assert info.value.body["code"] == "invalid_api_key"  # type: ignore[index]
     r = httpx.get(gateway.v1 + "/models")
     assert r.status_code == 401 and r.json()["error"]["code"] == "missing_api_key"
+
+
+def test_gemini3_thought_signatures_round_trip_through_a_plain_client(
+    client: openai.OpenAI, sandbox: httpx.Client
+) -> None:
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
+    messages: list[Any] = [{"role": "user", "content": "Use get_weather for Oslo, two parallel calls."}]
+    first = client.chat.completions.create(model="google/gemini-3-flash", messages=messages, tools=tools)
+    calls = first.choices[0].message.tool_calls or []
+    assert len(calls) == 2
+    logged = sandbox.get("/_sandbox/requests", params={"provider": "google"}).json()["requests"]
+    assert logged  # the reply carried a signature on the first call (the sandbox signs like Gemini 3)
+    # a plain client sends back only ids, names, arguments and the results
+    messages.append(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.function.name, "arguments": c.function.arguments},
+                }  # type: ignore[union-attr]
+                for c in calls
+            ],
+        }
+    )
+    messages += [{"role": "tool", "tool_call_id": c.id, "content": "3C"} for c in calls]
+    second = client.chat.completions.create(model="google/gemini-3-flash", messages=messages, tools=tools)
+    assert "3C" in (second.choices[0].message.content or "")
+    sent = sandbox.get("/_sandbox/requests", params={"provider": "google"}).json()["requests"][-1]["body"]
+    model_turn = next(c for c in sent["contents"] if c["role"] == "model")
+    signatures = [p.get("thoughtSignature") for p in model_turn["parts"] if "functionCall" in p]
+    assert signatures[0] and signatures[0] != "skip_thought_signature_validator"
