@@ -14,6 +14,7 @@ from opentoken.admin.routes import AdminServices, admin_routes
 from opentoken.auth.authenticate import Authenticator
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
+from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from opentoken.http.middleware import RequestIdMiddleware
 from opentoken.http.routes import public_routes
@@ -22,7 +23,10 @@ from opentoken.metering.writer import LedgerWriter
 from opentoken.pipeline import Pipeline
 from opentoken.providers.base import Provider
 from opentoken.providers.registry import all_providers
-from opentoken.routing.router import RetryPolicy, Router
+from opentoken.routing.cooldown import open_cooldowns
+from opentoken.routing.pool import DeploymentPool, configured_deployments
+from opentoken.routing.retry import RetryPolicy
+from opentoken.routing.router import Router
 from opentoken.sandbox.app import running_sandbox
 from opentoken.settings import Settings, provider_settings
 from opentoken.stores.factory import open_stores
@@ -47,29 +51,31 @@ def _banner(names: list[str], url: str) -> None:
 
 async def _deployments(
     settings: Settings, providers: Mapping[str, Provider], stack: contextlib.AsyncExitStack
-) -> dict[str, list[Deployment]]:
-    found: dict[str, list[Deployment]] = {}
+) -> DeploymentPool:
+    """The default deployment of each provider (its key and base URL, or the sandbox), plus the configured ones."""
+    found: dict[str, Deployment] = {}
     missing: list[str] = []
     for name, provider in providers.items():
         ps = provider_settings(name, provider.key_env_vars, base_url_vars=provider.base_url_env_vars)
         if ps.api_key and settings.sandbox is not True:
             base = ps.base_url or provider.default_base_url
-            found[name] = [Deployment(name=f"{name}-default", provider=provider, base_url=base, api_key=ps.api_key)]
+            found[name] = Deployment(name=f"{name}-default", provider=provider, base_url=base, api_key=ps.api_key)
         elif settings.sandbox is not False:
             missing.append(name)
     if missing:
         url = await stack.enter_async_context(running_sandbox())
         _banner(missing, url)
         for name in missing:
-            found[name] = [
-                Deployment(name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY)
-            ]
-    return found
+            found[name] = Deployment(
+                name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY
+            )
+    configured = [] if settings.sandbox is True else configured_deployments(settings.deployments, providers)
+    return DeploymentPool(found, configured)
 
 
 def build_app(settings: Settings) -> Starlette:
     providers = all_providers()
-    catalog = load_catalog(settings.catalog_file)
+    catalog = load_catalog(settings.catalog_file, settings.timeouts())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,7 +96,9 @@ def build_app(settings: Settings) -> Starlette:
                 allow=settings.media_allow_hosts,
             )
             stack.push_async_callback(media.close)
-            deployments = await _deployments(settings, providers, stack)
+            pool = await _deployments(settings, providers, stack)
+            cooldowns = open_cooldowns(settings.redis_url, settings.cooldown_failures, settings.cooldown_seconds)
+            stack.push_async_callback(cooldowns.close)
             authenticator = Authenticator(stores.keys, ttl=settings.key_cache_seconds)
             await bus.start(authenticator.invalidate)
             policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
@@ -101,7 +109,8 @@ def build_app(settings: Settings) -> Starlette:
                 limiter=limiter,
                 ledger=writer,
                 replay=stores.replay,
-                router=Router(client, deployments, policy),
+                router=Router(pool, cooldowns, policy),
+                client=client,
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
             )
@@ -116,7 +125,7 @@ def build_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[],
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware)],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import click
 
@@ -20,7 +21,13 @@ def main(ctx: click.Context) -> None:
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1 or OPENTOKEN_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default 8000 or OPENTOKEN_PORT).")
 def serve(host: str | None, port: int | None) -> None:
-    """Run the gateway."""
+    """Run the gateway.
+
+    On SIGTERM or Ctrl-C it stops accepting connections, lets requests and streams in flight
+    finish for up to OPENTOKEN_DRAIN_SECONDS, writes the usage ledger out and exits 0.
+    """
+    import signal
+
     import uvicorn
 
     from opentoken.app import build_app
@@ -33,7 +40,7 @@ def serve(host: str | None, port: int | None) -> None:
         f"{settings.resolved_database_url().split('@')[-1]})",
         err=True,
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         build_app(settings),
         host=settings.host,
         port=settings.port,
@@ -42,8 +49,19 @@ def serve(host: str | None, port: int | None) -> None:
         lifespan="on",
         access_log=False,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.drain_seconds),
+        timeout_graceful_shutdown=max(1, math.ceil(settings.drain_seconds)),
     )
+    server = uvicorn.Server(config)
+    # uvicorn drains, then re-raises the signal it caught under the handlers in place before it started: these
+    # make the drained exit a clean one (status 0) instead of death by signal. A second Ctrl-C forces the exit.
+    previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not server.started:
+        raise SystemExit(3)  # as uvicorn does when start-up fails
 
 
 @main.command()

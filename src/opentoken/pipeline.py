@@ -1,8 +1,11 @@
-"""The request path in order: authenticate -> resolve model -> adapt -> admit -> call -> translate -> meter.
+"""The request path in order: authenticate -> resolve models -> adapt -> admit -> route -> translate -> meter.
 
 One ``Pipeline`` per app. ``run`` returns a ``Reply``: a whole JSON body, or (for ``stream: true``) an async
-iterator of SSE frames whose upstream call is already open, so a failure before the first byte is still a
-normal HTTP error. Every request that reached a provider is metered exactly once (``CallMeter``).
+iterator of SSE frames whose upstream stream has already produced its first content event, so every failure
+before the first byte (retried by the router, see ``opentoken.routing``) is still a normal HTTP error.
+After the first byte a failure is one OpenAI error chunk that ends the stream. Every request that reached a
+provider is metered exactly once (``CallMeter``), with the model that answered and the number of attempts;
+a client that goes away cancels the upstream call and its usage so far is still recorded.
 """
 
 from __future__ import annotations
@@ -11,24 +14,29 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from opentoken.api.convert import parse_body
 from opentoken.api.response import completion_json, usage_out
 from opentoken.api.stream import DONE, ChunkWriter
 from opentoken.auth.authenticate import Authenticator
-from opentoken.catalog.model import ModelInfo
 from opentoken.catalog.registry import Catalog
 from opentoken.core.chat import ChatRequest, ReplayState
-from opentoken.core.errors import GatewayError, ModelNotAllowed
-from opentoken.core.fold import Folder
+from opentoken.core.errors import GatewayError
 from opentoken.core.result import ChatResult, Usage
 from opentoken.limits.base import Limiter
 from opentoken.metering.recorder import CallMeter
 from opentoken.metering.writer import LedgerWriter
 from opentoken.providers.base import Provider
-from opentoken.routing.router import Opened, Router
+from opentoken.routing.calls import Calls, Prepared
+from opentoken.routing.chain import chain_models, prepare_chain
+from opentoken.routing.router import Attempt, Routed, Router
+from opentoken.routing.stream import LiveStream
 from opentoken.stores.base import ReplayStore
+from opentoken.upstream.client import UpstreamClient
 from opentoken.upstream.media import MediaFetcher
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -47,6 +55,7 @@ class Pipeline:
     ledger: LedgerWriter
     replay: ReplayStore
     router: Router
+    client: UpstreamClient
     media: MediaFetcher
     replay_ttl: int = 7 * 24 * 3600
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -54,85 +63,86 @@ class Pipeline:
     async def run(self, authorization: str | None, body: bytes, request_id: str) -> Reply:
         key = await self.authenticator.authenticate(authorization)
         request, _ = parse_body(body)
-        model = self.catalog.resolve(request.model)
-        if not key.allows(model.id):
-            raise ModelNotAllowed(f"This API key may not use the model `{model.id}`.", param="model")
-        provider = self.providers[model.provider]
+        models = chain_models(request, key, self.catalog)
         request = await self._with_replay(request)
-        if not provider.fetches_image_urls:
-            request = await self.media.inline_images(request)
-        upstream_request = provider.build_request(request, model)
+        chain = await prepare_chain(request, models, self.providers, self.media)
+        model = chain[0].model
         max_out = request.max_tokens or model.default_max_tokens
         admission = await self.limiter.admit(key, model, len(body) // 3 + 1, max_out)
         meter = CallMeter(request_id, key, model, request.stream, admission, self.ledger, background=self.background)
+        calls = Calls(self.client, chain, deadline=time.monotonic() + model.timeouts.total)
+        completion_id = "chatcmpl-" + request_id.removeprefix("req_")
+        if request.stream:
+            stream = await self._route(calls, meter, calls.stream)
+            headers = self._headers(request, stream, chain, meter)
+            return Reply(headers=headers, stream=self._stream(request, stream, meter, completion_id))
+        done = await self._route(calls, meter, calls.complete)
+        done.lease.release()
+        meter.mark_first_token()
+        result = done.value
+        headers = self._headers(request, done, chain, meter)
+        await self._keep_replay(result)
+        cost = await meter.finish(result.usage)
+        headers["x-opentoken-cost-usd"] = str(cost.total)
+        created = int(time.time())
+        out = completion_json(result, id=completion_id, created=created, model=done.model.id, cost=cost)
+        return Reply(headers=headers, body=out)
+
+    async def _route(self, calls: Calls, meter: CallMeter, attempt: Attempt[T]) -> Routed[T]:
         try:
-            opened = await self.router.open(model, upstream_request)
+            routed = await self.router.route(calls.models, attempt, calls.deadline)
         except GatewayError as e:
             meter.attempts = e.attempts
             await meter.finish(Usage(), status=e.status, error_code=e.code)
             raise
-        meter.attempts = opened.attempts
-        headers = {**admission.headers, "x-opentoken-provider": model.provider}
+        except asyncio.CancelledError:
+            meter.abandon(calls.usage_so_far, status=499, error_code="client_disconnected")
+            raise
+        meter.model, meter.attempts = routed.model, routed.attempts
+        return routed
+
+    def _headers(
+        self, request: ChatRequest, routed: Routed[T], chain: list[Prepared], meter: CallMeter
+    ) -> dict[str, str]:
+        headers = {
+            **meter.admission.headers,
+            "x-opentoken-provider": routed.model.provider,
+            "x-opentoken-attempts": str(routed.attempts),
+        }
         if request.ignored:
             headers["x-opentoken-ignored-params"] = ",".join(request.ignored)
-        if upstream_request.adjusted:
-            headers["x-opentoken-adjusted-params"] = ",".join(upstream_request.adjusted)
-        completion_id = "chatcmpl-" + request_id.removeprefix("req_")
-        if request.stream:
-            frames = self._stream(request, model, provider, opened, meter, completion_id)
-            return Reply(headers=headers, stream=frames)
-        try:
-            raw = await opened.call.read()
-            meter.mark_first_token()
-            result = provider.parse_response(raw, model)
-        except GatewayError as e:
-            await meter.finish(Usage(), status=e.status, error_code=e.code)
-            raise
-        await self._keep_replay(result)
-        cost = await meter.finish(result.usage)
-        headers["x-opentoken-cost-usd"] = str(cost.total)
-        out = completion_json(result, id=completion_id, created=int(time.time()), model=model.id, cost=cost)
-        return Reply(headers=headers, body=out)
+        adjusted = next(p.request.adjusted for p in chain if p.model.id == routed.model.id)
+        if adjusted:
+            headers["x-opentoken-adjusted-params"] = ",".join(adjusted)
+        return headers
 
     async def _stream(
-        self,
-        request: ChatRequest,
-        model: ModelInfo,
-        provider: Provider,
-        opened: Opened,
-        meter: CallMeter,
-        completion_id: str,
+        self, request: ChatRequest, routed: Routed[LiveStream], meter: CallMeter, completion_id: str
     ) -> AsyncIterator[bytes]:
-        writer = ChunkWriter(id=completion_id, created=int(time.time()), model=model.id)
-        decoder = provider.stream_decoder(model)
-        folder = Folder()
+        live = routed.value
+        writer = ChunkWriter(id=completion_id, created=int(time.time()), model=routed.model.id)
         try:
-            async for sse in opened.call.events():
-                for ev in decoder.feed(sse):
-                    folder.add(ev)
-                    frames = writer.event(ev)
-                    if frames:
-                        meter.mark_first_token()
-                        for frame in frames:
-                            yield frame
-            for ev in decoder.close():
-                folder.add(ev)
-                for frame in writer.event(ev):
-                    yield frame
-            result = folder.result()
+            async for ev in live.events():
+                frames = writer.event(ev)
+                if frames:
+                    meter.mark_first_token()
+                    for frame in frames:
+                        yield frame
+            result = live.folder.result()
             await self._keep_replay(result)
             cost = await meter.finish(result.usage)
             if request.include_usage:
                 yield writer.usage(usage_out(result.usage, cost))
             yield DONE
         except GatewayError as e:
-            await meter.finish(folder.usage, status=200, error_code=e.code)
+            await meter.finish(live.folder.usage, status=200, error_code=e.code)
             yield writer.error(e.message, e.type, e.param, e.code)
         except (asyncio.CancelledError, GeneratorExit):
-            meter.abandon(folder.usage, status=499, error_code="client_disconnected")
+            meter.abandon(live.folder.usage, status=499, error_code="client_disconnected")
             raise
         finally:
-            opened.call.close()
+            live.close()
+            routed.lease.release()
 
     async def _with_replay(self, request: ChatRequest) -> ChatRequest:
         """Re-attach stored provider state (thinking blocks, signatures) to assistant turns, by tool-call id."""

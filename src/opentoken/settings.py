@@ -12,14 +12,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from opentoken.catalog.model import Timeouts
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     api_key: str | None
     base_url: str | None  # None = the provider's default (or the sandbox when there is no key)
+
+
+_TIMEOUTS = Timeouts()
+
+
+class DeploymentConfig(BaseModel):
+    """One extra place a provider's models are served from (``[[deployments]]`` in the config file, or
+    ``OPENTOKEN_DEPLOYMENTS`` as a JSON list). See docs/reliability.md."""
+
+    provider: str  # "anthropic" | "google"
+    name: str | None = None  # default "{provider}-{n}"; names the deployment in logs and in shared cooldowns
+    base_url: str | None = None  # default: the provider's own API
+    api_key_env: str | None = None  # variable holding the key; default: the provider's usual key variables
+    weight: float = Field(default=1.0, gt=0)
+    models: list[str] = Field(default_factory=list)  # fnmatch patterns on public ids; empty: all of the provider
 
 
 class Settings(BaseSettings):
@@ -44,9 +61,15 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     retry_base_seconds: float = 0.25
     retry_max_seconds: float = 8.0
-    cooldown_failures: int = 3
+    cooldown_failures: int = 3  # consecutive retryable failures that put a deployment in cooldown
     cooldown_seconds: float = 30.0
-    drain_seconds: float = 30.0
+    deployments: list[DeploymentConfig] = Field(default_factory=list)
+    # timeouts for every model (a catalog entry's own ``timeouts`` table overrides them field by field)
+    connect_timeout_seconds: float = Field(default=_TIMEOUTS.connect, gt=0)
+    first_token_timeout_seconds: float = Field(default=_TIMEOUTS.first_token, gt=0)
+    idle_timeout_seconds: float = Field(default=_TIMEOUTS.idle, gt=0)
+    total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
+    drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
 
     @classmethod
@@ -64,6 +87,14 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
 
+    def timeouts(self) -> Timeouts:
+        return Timeouts(
+            connect=self.connect_timeout_seconds,
+            first_token=self.first_token_timeout_seconds,
+            idle=self.idle_timeout_seconds,
+            total=self.total_timeout_seconds,
+        )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -73,6 +104,12 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     settings = Settings(**overrides)
     return settings
+
+
+def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The value of one environment variable (empty counts as unset)."""
+    value = (os.environ if env is None else env).get(name)
+    return value or None
 
 
 def provider_settings(

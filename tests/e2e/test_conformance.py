@@ -251,8 +251,9 @@ def test_json_schema_output(client: openai.OpenAI, model: str) -> None:
 
 
 def test_mid_stream_error(client: openai.OpenAI, model: str) -> None:
+    # after 5 upstream events text has reached the client (an error before any content would be retried)
     stream = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "Tell a story [[fault:after_events=3]]"}], stream=True
+        model=model, messages=[{"role": "user", "content": "Tell a story [[fault:after_events=5]]"}], stream=True
     )
     with pytest.raises(openai.APIError):
         for _ in stream:

@@ -85,6 +85,7 @@ def to_canonical(req: w.ChatCompletionRequest, ignored: tuple[str, ...] = ()) ->
         reasoning_effort=req.reasoning_effort,
         user=req.user,
         ignored=ignored,
+        fallback_models=tuple(req.models or ()),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 
 from opentoken.catalog.model import Capabilities, ModelInfo, Prices, ReasoningSpec, Timeouts
 from opentoken.core.errors import ModelNotFound
+
+DEFAULT_TIMEOUTS = Timeouts()
 
 
 class CatalogError(ValueError):
@@ -46,7 +49,7 @@ def _reasoning(raw: Any, defaults: Mapping[str, Any], where: str) -> ReasoningSp
     )
 
 
-def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> ModelInfo:
+def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeouts = DEFAULT_TIMEOUTS) -> ModelInfo:
     mid = raw.get("id")
     if not isinstance(mid, str) or mid.count("/") < 1:
         raise CatalogError(f"model id must look like provider/model: {mid!r}")
@@ -70,7 +73,7 @@ def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> ModelInfo:
             ),
             capabilities=Capabilities(**raw.get("capabilities", {})),
             reasoning=_reasoning(raw.get("reasoning"), defaults, mid),
-            timeouts=Timeouts(**raw.get("timeouts", {})),
+            timeouts=Timeouts(**{**asdict(timeouts), **raw.get("timeouts", {})}),
             fallbacks=tuple(raw.get("fallbacks", ())),
             description=str(raw.get("description", "")),
         )
@@ -106,22 +109,25 @@ class Catalog:
         )
 
 
-def _load_doc(data: Mapping[str, Any], base: dict[str, ModelInfo], defaults: dict[str, Any]) -> None:
+def _load_doc(
+    data: Mapping[str, Any], base: dict[str, ModelInfo], defaults: dict[str, Any], timeouts: Timeouts = DEFAULT_TIMEOUTS
+) -> None:
     defaults.update(data.get("defaults", {}))
     for raw in data.get("model", []):
-        model = _model(raw, defaults)
+        model = _model(raw, defaults, timeouts)
         base[model.id] = model
 
 
-def load_catalog(extra: Path | None = None) -> Catalog:
-    """The packaged catalog, with ``extra`` (an operator TOML file) merged over it by id."""
+def load_catalog(extra: Path | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Catalog:
+    """The packaged catalog, with ``extra`` (an operator TOML file) merged over it by id. ``timeouts`` are the
+    global defaults; a model's own ``timeouts`` table overrides them field by field."""
     text = resources.files("opentoken.catalog").joinpath("models.toml").read_text("utf-8")
     models: dict[str, ModelInfo] = {}
     defaults: dict[str, Any] = {}
-    _load_doc(tomllib.loads(text), models, defaults)
+    _load_doc(tomllib.loads(text), models, defaults, timeouts)
     if extra is not None:
         try:
-            _load_doc(tomllib.loads(extra.read_text("utf-8")), models, defaults)
+            _load_doc(tomllib.loads(extra.read_text("utf-8")), models, defaults, timeouts)
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise CatalogError(f"cannot read catalog file {extra}: {e}") from e
     return Catalog(list(models.values()))

@@ -127,3 +127,4 @@ class ChatRequest:
     reasoning_effort: ReasoningEffort | None = None
     user: str | None = None
     ignored: tuple[str, ...] = field(default=())  # request fields accepted but not used (reported)
+    fallback_models: tuple[str, ...] = ()  # per-request fallbacks (``models``), tried in order after ``model``

@@ -1,74 +1,146 @@
-"""Open an upstream call for a model, retrying retryable failures before the first byte reaches the client.
+"""Route one request: over the model's deployments, then its fallback models, until an attempt succeeds.
 
-Retries: errors whose class is ``retryable`` (connection errors, timeouts, 429, 5xx, 529) are retried with
-exponential backoff and full jitter, honouring the provider's ``retry-after``, bounded by ``max_attempts``
-and by the request's deadline; each attempt goes to the next deployment of the model when there are several.
-A 4xx caused by the request is never retried.
+An *attempt* is everything up to the first byte the client would see (for a stream: up to the first content
+event, see ``opentoken.routing.calls``), so whatever fails in it can still be tried again unseen.
+
+- Retries: an attempt failing with a retryable error (connection error, timeout, 429, 5xx, 529) is tried
+  again, on the next deployment in the order chosen by ``DeploymentPool.order`` right away, or on one that
+  already failed after a backoff (``RetryPolicy``: exponential with full jitter, or the provider's
+  ``retry-after``), at most ``max_attempts`` times per model and never past the request's deadline.
+- Fallbacks: when a model is out of attempts, or fails in a way another model might not (``falls_back``),
+  the next model of the chain is tried. A request the provider rejected as invalid ends the request.
+- Cooldowns: retryable failures are counted per deployment (``Cooldowns``); deployments in cooldown are
+  skipped while any deployment in the chain is not cooling down.
+
+The error raised at the end is the last one seen, with ``attempts`` set to the number of upstream attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from opentoken.catalog.model import ModelInfo
-from opentoken.core.errors import GatewayError, ModelNotFound
-from opentoken.providers.base import UpstreamRequest
-from opentoken.upstream.client import Deployment, UpstreamCall, UpstreamClient
+from opentoken.core.errors import GatewayError, ModelNotFound, UpstreamTimeout
+from opentoken.routing.cooldown import HEALTHY, Cooldowns, Health
+from opentoken.routing.pool import DeploymentPool, Lease
+from opentoken.routing.retry import RetryPolicy, falls_back, retries
+from opentoken.upstream.client import Deployment
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 3
-    base_seconds: float = 0.25
-    max_seconds: float = 8.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_seconds)
-        return random.uniform(0, min(self.max_seconds, self.base_seconds * (2 ** (attempt - 1))))
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Attempt = Callable[[ModelInfo, Deployment], Awaitable[T]]
 
 
 @dataclass(slots=True)
-class Opened:
-    call: UpstreamCall
+class Routed(Generic[T]):
+    """The successful attempt: its value, the model and deployment that answered, and the lease to release
+    when the call is over."""
+
+    value: T
+    model: ModelInfo
     deployment: Deployment
     attempts: int
+    lease: Lease
+
+
+@dataclass(slots=True)
+class _Run:
+    deadline: float
+    health: Health
+    attempts: int = 0
+    last: GatewayError | None = None
+    failed_on: dict[tuple[str, str], GatewayError] = field(default_factory=dict)
 
 
 class Router:
     def __init__(
-        self, client: UpstreamClient, deployments: Mapping[str, Sequence[Deployment]], policy: RetryPolicy
+        self,
+        pool: DeploymentPool,
+        cooldowns: Cooldowns,
+        policy: RetryPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._client = client
-        self._deployments = {k: list(v) for k, v in deployments.items()}
-        self._policy = policy
+        self.pool = pool
+        self.cooldowns = cooldowns
+        self.policy = policy
+        self._clock = clock
+        self._sleep = sleep
 
-    def deployments_for(self, model: ModelInfo) -> list[Deployment]:
-        found = self._deployments.get(model.provider)
-        if not found:
-            raise ModelNotFound(f"No deployment serves the provider of `{model.id}`.", param="model")
-        return found
+    async def route(self, chain: Sequence[ModelInfo], attempt: Attempt[T], deadline: float) -> Routed[T]:
+        """Try ``attempt`` on the deployments of ``chain[0]``, then of each fallback, as described above."""
+        plan, health = await self._plan(chain)
+        run = _Run(deadline=deadline, health=health)
+        for model, deployments in plan:
+            routed = await self._try_model(model, deployments, attempt, run)
+            if routed is not None:
+                return routed
+            if self._clock() >= deadline:
+                break
+        error = run.last or UpstreamTimeout("The request ran out of time before any upstream attempt.")
+        error.attempts = run.attempts
+        raise error
 
-    async def open(self, model: ModelInfo, request: UpstreamRequest) -> Opened:
-        deployments = self.deployments_for(model)
-        deadline = time.monotonic() + model.timeouts.total
-        attempt = 0
-        while True:
-            deployment = deployments[attempt % len(deployments)]
-            attempt += 1
+    async def _plan(self, chain: Sequence[ModelInfo]) -> tuple[list[tuple[ModelInfo, list[Deployment]]], Health]:
+        served: list[tuple[ModelInfo, list[Deployment]]] = []
+        for i, model in enumerate(chain):
             try:
-                call = await self._client.send(deployment, request, model.timeouts)
-                return Opened(call=call, deployment=deployment, attempts=attempt)
+                served.append((model, self.pool.serving(model)))
+            except ModelNotFound:
+                if i == 0:
+                    raise
+                log.warning("fallback %s skipped: no deployment serves it", model.id)
+        names = list(dict.fromkeys(d.name for _, ds in served for d in ds))
+        health = HEALTHY if len(names) < 2 else await self.cooldowns.health(names)
+        plan = [(m, [d for d in ds if d.name not in health.cooling]) for m, ds in served]
+        if not any(ds for _, ds in plan):
+            plan = served  # everything is cooling down: try anyway rather than fail without trying
+        return [(m, self.pool.order(ds)) for m, ds in plan if ds], health
+
+    async def _try_model(
+        self, model: ModelInfo, deployments: list[Deployment], attempt: Attempt[T], run: _Run
+    ) -> Routed[T] | None:
+        for tries in range(self.policy.max_attempts):
+            deployment = deployments[tries % len(deployments)]
+            earlier = run.failed_on.get((model.id, deployment.name))
+            if earlier is not None and not await self._backoff(tries - len(deployments) + 1, earlier, run):
+                return None
+            if self._clock() >= run.deadline:
+                return None
+            run.attempts += 1
+            lease = self.pool.acquire(deployment)
+            try:
+                value = await attempt(model, deployment)
             except GatewayError as e:
-                if not e.retryable or attempt >= self._policy.max_attempts:
-                    e.attempts = attempt
-                    raise
-                pause = self._policy.delay(attempt, e.retry_after)
-                if time.monotonic() + pause >= deadline:
-                    e.attempts = attempt
-                    raise
-                await asyncio.sleep(pause)
+                lease.release()
+                run.last = run.failed_on[model.id, deployment.name] = e
+                log.info("attempt %d on %s (%s) failed: %r", run.attempts, deployment.name, model.id, e)
+                if e.retryable and await self.cooldowns.failed(deployment.name):
+                    log.warning("deployment %s is cooling down after repeated failures", deployment.name)
+                if retries(e):
+                    continue
+                if falls_back(e):
+                    return None
+                e.attempts = run.attempts
+                raise
+            except BaseException:
+                lease.release()
+                raise
+            if deployment.name in run.health.failing:
+                self.cooldowns.succeeded(deployment.name)
+            return Routed(value, model, deployment, run.attempts, lease)
+        return None
+
+    async def _backoff(self, retry: int, error: GatewayError, run: _Run) -> bool:
+        """Wait before trying a deployment again; False when the wait is not allowed or would pass the deadline."""
+        wait = self.policy.delay(max(1, retry), error.retry_after)
+        if wait is None or self._clock() + wait >= run.deadline:
+            return False
+        await self._sleep(wait)
+        return True

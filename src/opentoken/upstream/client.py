@@ -3,11 +3,17 @@
 Transport failures become GatewayErrors here (connection -> UpstreamConnectionError, timeouts ->
 UpstreamTimeout); HTTP error replies are handed to the provider's ``parse_error``. Provider keys travel only
 in request headers and are never part of an error message or log line.
+
+Time limits: ``Timeouts.connect`` bounds the TCP/TLS connect; the wait for the response headers and every
+read is bounded by the request's ``deadline`` (a ``time.monotonic()`` instant: the total timeout); between
+two reads of a stream at most ``Timeouts.idle`` may pass. The wait for the first token of a stream is the
+router's to bound (``opentoken.routing.calls``), as only it knows what counts as content.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -21,29 +27,41 @@ from opentoken.upstream.sse import SSEParser
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """One place a model can be served from: a provider, a base URL and a credential."""
+    """One place a model can be served from: a provider, a base URL and a credential.
+
+    ``models`` are fnmatch patterns on public model ids (empty: every model of the provider); ``weight``
+    is its share of the traffic among the deployments serving a model.
+    """
 
     name: str
     provider: Provider
     base_url: str
     api_key: str
     weight: float = 1.0
+    models: tuple[str, ...] = ()
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 class UpstreamCall:
     """An upstream response whose status was 2xx; read it whole or as SSE events."""
 
-    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts, deadline: float) -> None:
         self._resp = resp
         self._timeouts = timeouts
+        self._deadline = deadline
         self.status = resp.status
 
     async def read(self) -> bytes:
         try:
-            async with asyncio.timeout(self._timeouts.total):
+            async with asyncio.timeout(_remaining(self._deadline)):
                 return await self._resp.read()
         except TimeoutError as e:
-            raise UpstreamTimeout("The provider did not finish its reply in time.") from e
+            raise UpstreamTimeout(
+                f"The provider did not finish its reply within the {self._timeouts.total:g} s total timeout."
+            ) from e
         except aiohttp.ClientError as e:
             raise UpstreamConnectionError(f"The provider connection failed while reading: {type(e).__name__}") from e
         finally:
@@ -55,10 +73,15 @@ class UpstreamCall:
         idle = self._timeouts.idle
         try:
             while True:
+                left = _remaining(self._deadline)
                 try:
-                    async with asyncio.timeout(idle):
+                    async with asyncio.timeout(min(idle, left)):
                         chunk = await content.readany()
                 except TimeoutError as e:
+                    if left <= idle:
+                        raise UpstreamTimeout(
+                            f"The request exceeded its {self._timeouts.total:g} s total timeout mid-stream."
+                        ) from e
                     raise UpstreamTimeout(f"The provider sent nothing for {idle:g} s mid-stream.") from e
                 if not chunk:
                     break
@@ -72,7 +95,8 @@ class UpstreamCall:
             self.close()
 
     def close(self) -> None:
-        self._resp.close() if not self._resp.closed else None
+        if not self._resp.closed:
+            self._resp.close()
 
 
 class UpstreamClient:
@@ -96,26 +120,41 @@ class UpstreamClient:
             self._sessions[base_url] = session
         return session
 
-    async def send(self, deployment: Deployment, request: UpstreamRequest, timeouts: Timeouts) -> UpstreamCall:
-        """POST the request; return the open 2xx response or raise the mapped GatewayError."""
+    async def send(
+        self, deployment: Deployment, request: UpstreamRequest, timeouts: Timeouts, deadline: float | None = None
+    ) -> UpstreamCall:
+        """POST the request; return the open 2xx response or raise the mapped GatewayError.
+
+        ``deadline`` (``time.monotonic()`` seconds) ends the whole call; default: ``timeouts.total`` from now.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + timeouts.total
         url = deployment.base_url.rstrip("/") + request.path
         headers = {**request.headers, **deployment.provider.auth_headers(deployment.api_key)}
         session = self._session(deployment.base_url)
         client_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
         try:
-            async with asyncio.timeout(timeouts.first_token):
+            async with asyncio.timeout(_remaining(deadline)):
                 resp = await session.post(url, data=request.body, headers=headers, timeout=client_timeout)
                 if resp.status >= 300:
-                    body = await resp.read()
-                    resp.release()
+                    try:
+                        body = await resp.read()
+                    finally:
+                        resp.release()
                     raise deployment.provider.parse_error(resp.status, resp.headers, body)
+        except aiohttp.ConnectionTimeoutError as e:
+            raise UpstreamTimeout(
+                f"Could not connect to the provider ({deployment.name}) within {timeouts.connect:g} s."
+            ) from e
         except TimeoutError as e:
-            raise UpstreamTimeout(f"The provider did not answer within {timeouts.first_token:g} s.") from e
+            raise UpstreamTimeout(
+                f"The provider did not answer within the {timeouts.total:g} s total timeout ({deployment.name})."
+            ) from e
         except aiohttp.ClientError as e:
             raise UpstreamConnectionError(
                 f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
             ) from e
-        return UpstreamCall(resp, timeouts)
+        return UpstreamCall(resp, timeouts, deadline)
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

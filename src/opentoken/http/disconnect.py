@@ -1,0 +1,72 @@
+"""Cancel a request whose client goes away before its response starts.
+
+Once the request body has been read, a watcher waits for the server's ``http.disconnect``; if it comes
+before ``http.response.start`` the request's task is cancelled, which cancels the upstream call it is
+waiting on (a slow first token, a non-streamed reply) within one event-loop turn. After the response has
+started, Starlette's ``StreamingResponse`` watches for the disconnect itself (ASGI spec < 2.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class CancelOnDisconnect:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await _Watch(asyncio.current_task(), receive).run(self.app, scope, send)
+
+
+class _Watch:
+    def __init__(self, task: asyncio.Task[object] | None, receive: Receive) -> None:
+        self._task = task
+        self._receive = receive
+        self._watcher: asyncio.Task[None] | None = None
+        self._gone = False
+        self._cancelled = False
+
+    async def run(self, app: ASGIApp, scope: Scope, send: Send) -> None:
+        try:
+            await app(scope, self.receive, self._send(send))
+        except asyncio.CancelledError:
+            if not self._cancelled or self._task is None:
+                raise
+            self._task.uncancel()  # we cancelled it because the client left: nobody to answer
+        finally:
+            self._stop()
+
+    async def receive(self) -> Message:
+        if self._gone:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request" and not message.get("more_body", False) and self._task is not None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        elif message["type"] == "http.disconnect":
+            self._gone = True
+        return message
+
+    def _send(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._stop()
+            await send(message)
+
+        return wrapped
+
+    async def _watch(self) -> None:
+        message = await self._receive()
+        if message["type"] == "http.disconnect" and self._task is not None:
+            self._gone = self._cancelled = True
+            self._task.cancel()
+
+    def _stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()

@@ -1,0 +1,123 @@
+"""Which deployments serve a model, in what order to try them, and how busy each one is.
+
+A model is served by the configured deployments (``[[deployments]]`` / ``OPENTOKEN_DEPLOYMENTS``) of its
+provider whose ``models`` patterns match its id; when none match, by the provider's default deployment (its
+usual key and base URL variables, or the built-in sandbox). The order of attempts is a weighted random
+permutation in which each deployment counts ``weight / (1 + in-flight calls)``: traffic follows the weights,
+and a deployment that is busier than its share gets less of it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from opentoken.catalog.model import ModelInfo
+from opentoken.core.errors import ModelNotFound
+from opentoken.providers.base import Provider
+from opentoken.settings import DeploymentConfig, env_value, provider_settings
+from opentoken.upstream.client import Deployment
+
+
+class DeploymentConfigError(ValueError):
+    """A configured deployment cannot be used (raised at start-up, never on a request)."""
+
+
+def configured_deployments(
+    configs: Sequence[DeploymentConfig], providers: Mapping[str, Provider], env: Mapping[str, str] | None = None
+) -> list[Deployment]:
+    """Turn ``settings.deployments`` into deployments, resolving each key from its environment variable."""
+    out: list[Deployment] = []
+    for i, cfg in enumerate(configs):
+        name = cfg.name or f"{cfg.provider}-{i + 1}"
+        provider = providers.get(cfg.provider)
+        if provider is None:
+            raise DeploymentConfigError(
+                f"deployment {name}: unknown provider {cfg.provider!r} (one of {sorted(providers)})"
+            )
+        if cfg.api_key_env:
+            key = env_value(cfg.api_key_env, env)
+            where = cfg.api_key_env
+        else:
+            key = provider_settings(provider.name, provider.key_env_vars, env=env).api_key
+            where = " or ".join(provider.key_env_vars)
+        if not key:
+            raise DeploymentConfigError(f"deployment {name}: no API key in {where}")
+        out.append(
+            Deployment(
+                name=name,
+                provider=provider,
+                base_url=cfg.base_url or provider.default_base_url,
+                api_key=key,
+                weight=cfg.weight,
+                models=tuple(cfg.models),
+            )
+        )
+    names = [d.name for d in out]
+    if len(set(names)) != len(names):
+        raise DeploymentConfigError(f"deployment names must be unique: {names}")
+    return out
+
+
+@dataclass(slots=True)
+class Lease:
+    """One in-flight call on a deployment; ``release`` when the call is over (idempotent)."""
+
+    pool: DeploymentPool
+    deployment: Deployment
+    released: bool = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.pool.done(self.deployment)
+
+
+class DeploymentPool:
+    def __init__(
+        self,
+        defaults: Mapping[str, Deployment],
+        configured: Iterable[Deployment] = (),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._defaults = dict(defaults)  # provider name -> its default deployment
+        self._configured = list(configured)
+        self._busy: dict[str, int] = {d.name: 0 for d in (*self._defaults.values(), *self._configured)}
+        self._rng = rng or random.Random()
+
+    def serving(self, model: ModelInfo) -> list[Deployment]:
+        found = [
+            d
+            for d in self._configured
+            if d.provider.name == model.provider
+            and (not d.models or any(fnmatch.fnmatchcase(model.id, p) for p in d.models))
+        ]
+        if found:
+            return found
+        default = self._defaults.get(model.provider)
+        if default is None:
+            raise ModelNotFound(f"No deployment serves the provider of `{model.id}`.", param="model")
+        return [default]
+
+    def busy(self, deployment: Deployment) -> int:
+        return self._busy.get(deployment.name, 0)
+
+    def order(self, deployments: Sequence[Deployment]) -> list[Deployment]:
+        """A weighted random permutation; busier deployments move back (weight / (1 + in flight))."""
+        if len(deployments) < 2:
+            return list(deployments)
+        keyed = []
+        for d in deployments:
+            share = d.weight / (1 + self.busy(d))
+            keyed.append((self._rng.random() ** (1 / share), d.name, d))
+        keyed.sort(key=lambda k: (k[0], k[1]), reverse=True)
+        return [d for _, _, d in keyed]
+
+    def acquire(self, deployment: Deployment) -> Lease:
+        self._busy[deployment.name] = self.busy(deployment) + 1
+        return Lease(self, deployment)
+
+    def done(self, deployment: Deployment) -> None:
+        self._busy[deployment.name] = max(0, self.busy(deployment) - 1)
