@@ -4,7 +4,7 @@ the reply up to the point where the client would see its first byte.
 - ``complete`` (``stream: false``): the whole reply is read and parsed inside the attempt, so a connection
   dropped before the end, or a body we cannot read, can still be retried.
 - ``stream``: the upstream stream is primed up to its first content event (``LiveStream``), within the
-  model's first-token timeout.
+  model's first-token timeout; the idle timeout (gap between events) applies from then on.
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ class Calls:
         try:
             async with asyncio.timeout(max(0.0, limit)):
                 call = await self._client.send(deployment, p.request, model.timeouts, self.deadline)
+                call.idle = None  # until the first content event only the first-token timeout applies
                 live = self.live = LiveStream(call, p.provider.stream_decoder(model))
                 await live.prime()
+                call.idle = model.timeouts.idle
         except TimeoutError as e:
             await self._discard(live, forget=True)
             if limit < model.timeouts.first_token:

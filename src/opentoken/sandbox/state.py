@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class LoggedRequest:
     body: Any
     stream: bool = False
     status: int | None = None
+    closed_at: float | None = None  # when the client connection closed before the reply was complete
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,15 +46,51 @@ class LoggedRequest:
             "model": self.model,
             "stream": self.stream,
             "status": self.status,
+            "closed_at": self.closed_at,
             "headers": self.headers,
             "body": self.body,
         }
+
+
+class ConnectionWatch:
+    """Notes (``closed_at``) when a client connection closes while its request is still being answered.
+
+    One task polls the open requests every ``INTERVAL`` seconds while there are any (aiohttp has no
+    callback for a lost connection unless handlers are cancelled, which the simulated replies must not be).
+    """
+
+    INTERVAL = 0.005
+
+    def __init__(self) -> None:
+        self._open: dict[int, tuple[LoggedRequest, web.BaseRequest]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, entry: LoggedRequest, request: web.BaseRequest) -> None:
+        self._open[entry.seq] = (entry, request)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._open:
+                await asyncio.sleep(self.INTERVAL)
+                now = time.time()
+                for seq, (entry, request) in list(self._open.items()):
+                    transport = request.transport
+                    if entry.status is not None:
+                        del self._open[seq]
+                    elif transport is None or transport.is_closing():
+                        entry.closed_at = now
+                        del self._open[seq]
+        finally:
+            self._task = None
 
 
 class RequestLog:
     def __init__(self, size: int) -> None:
         self._entries: deque[LoggedRequest] = deque(maxlen=size)
         self._seq = 0
+        self._watch = ConnectionWatch()
 
     def record(self, request: web.Request, provider: str, model: str | None, body: Any) -> LoggedRequest:
         self._seq += 1
@@ -62,6 +100,7 @@ class RequestLog:
             self._seq, time.time(), request.method, request.path, query, provider, model, headers, body
         )
         self._entries.append(entry)
+        self._watch.add(entry, request)
         return entry
 
     def entries(self, provider: str | None = None) -> list[LoggedRequest]:

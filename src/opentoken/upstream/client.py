@@ -6,8 +6,9 @@ in request headers and are never part of an error message or log line.
 
 Time limits: ``Timeouts.connect`` bounds the TCP/TLS connect; the wait for the response headers and every
 read is bounded by the request's ``deadline`` (a ``time.monotonic()`` instant: the total timeout); between
-two reads of a stream at most ``Timeouts.idle`` may pass. The wait for the first token of a stream is the
-router's to bound (``opentoken.routing.calls``), as only it knows what counts as content.
+two reads of a stream at most ``UpstreamCall.idle`` may pass (``Timeouts.idle``). The wait for the first
+token of a stream is the router's to bound (``opentoken.routing.calls``), as only it knows what counts as
+content; it lifts the idle limit until then.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class UpstreamCall:
         self._timeouts = timeouts
         self._deadline = deadline
         self.status = resp.status
+        self.idle: float | None = timeouts.idle  # longest gap between reads; None: only the deadline bounds it
 
     async def read(self) -> bytes:
         try:
@@ -70,15 +72,14 @@ class UpstreamCall:
     async def events(self) -> AsyncIterator[SSEEvent]:
         parser = SSEParser()
         content = self._resp.content
-        idle = self._timeouts.idle
         try:
             while True:
-                left = _remaining(self._deadline)
+                idle, left = self.idle, _remaining(self._deadline)
                 try:
-                    async with asyncio.timeout(min(idle, left)):
+                    async with asyncio.timeout(left if idle is None else min(idle, left)):
                         chunk = await content.readany()
                 except TimeoutError as e:
-                    if left <= idle:
+                    if idle is None or left <= idle:
                         raise UpstreamTimeout(
                             f"The request exceeded its {self._timeouts.total:g} s total timeout mid-stream."
                         ) from e
