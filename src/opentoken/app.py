@@ -132,3 +132,11 @@ def build_app(settings: Settings) -> Starlette:
             Exception: unexpected_error_handler,
         },
     )
+
+
+def mark_draining(app: object) -> None:
+    """Tell the running pipeline that the server is shutting down (calls cut from now on were cut by it)."""
+    state = getattr(app, "state", None)
+    pipeline = getattr(state, "pipeline", None)
+    if isinstance(pipeline, Pipeline):
+        pipeline.draining = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 
 import click
 
@@ -30,7 +31,12 @@ def serve(host: str | None, port: int | None) -> None:
 
     import uvicorn
 
-    from opentoken.app import build_app
+    from opentoken.app import build_app, mark_draining
+
+    class _DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            mark_draining(self.config.app)
+            await super().shutdown(sockets)
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = load_settings(**overrides)
@@ -51,7 +57,7 @@ def serve(host: str | None, port: int | None) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=max(1, math.ceil(settings.drain_seconds)),
     )
-    server = uvicorn.Server(config)
+    server = _DrainingServer(config)
     # uvicorn drains, then re-raises the signal it caught under the handlers in place before it started: these
     # make the drained exit a clean one (status 0) instead of death by signal. A second Ctrl-C forces the exit.
     previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGTERM, signal.SIGINT)}

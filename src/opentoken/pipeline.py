@@ -59,6 +59,7 @@ class Pipeline:
     media: MediaFetcher
     replay_ttl: int = 7 * 24 * 3600
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    draining: bool = False  # set on SIGTERM: a call cut off from now on was cut by the shutdown
 
     async def run(self, authorization: str | None, body: bytes, request_id: str) -> Reply:
         key = await self.authenticator.authenticate(authorization)
@@ -96,7 +97,7 @@ class Pipeline:
             await meter.finish(Usage(), status=e.status, error_code=e.code)
             raise
         except asyncio.CancelledError:
-            meter.abandon(calls.usage_so_far, status=499, error_code="client_disconnected")
+            meter.abandon(calls.usage_so_far, *self._cut())
             raise
         meter.model, meter.attempts = routed.model, routed.attempts
         return routed
@@ -138,11 +139,15 @@ class Pipeline:
             await meter.finish(live.folder.usage, status=200, error_code=e.code)
             yield writer.error(e.message, e.type, e.param, e.code)
         except (asyncio.CancelledError, GeneratorExit):
-            meter.abandon(live.folder.usage, status=499, error_code="client_disconnected")
+            meter.abandon(live.folder.usage, *self._cut())
             raise
         finally:
             live.close()
             routed.lease.release()
+
+    def _cut(self) -> tuple[int, str]:
+        """Status and error code of a call cancelled midway: the client left, or the drain deadline passed."""
+        return (503, "gateway_shutdown") if self.draining else (499, "client_disconnected")
 
     async def _with_replay(self, request: ChatRequest) -> ChatRequest:
         """Re-attach stored provider state (thinking blocks, signatures) to assistant turns, by tool-call id."""

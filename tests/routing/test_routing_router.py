@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Sequence
 
@@ -226,6 +227,18 @@ async def test_everything_cooling_is_tried_anyway() -> None:
     assert routed.value in ("a", "b")
 
 
+async def test_model_whose_deployments_all_cool_down_goes_last() -> None:
+    clock = Clock()
+    cooldowns = MemoryCooldowns(1, 30.0, clock=clock)
+    deployments = [dep("s", models=["anthropic/claude-sonnet-*"]), dep("h", models=["anthropic/claude-haiku-*"])]
+    router, _, _ = make_router(deployments, clock=clock, cooldowns=cooldowns)
+    await cooldowns.failed("s")
+    script = Script({"s": ["sonnet"], "h": [UpstreamOverloaded("529")]})
+    routed = await router.route([SONNET, HAIKU], script, clock.now + 60)
+    assert routed.value == "sonnet" and routed.attempts == 4
+    assert [m for m, _ in script.calls] == [HAIKU.id] * 3 + [SONNET.id]
+
+
 async def test_failures_trip_the_breaker_and_success_resets() -> None:
     clock = Clock()
     cooldowns = MemoryCooldowns(3, 30.0, clock=clock)
@@ -236,6 +249,15 @@ async def test_failures_trip_the_breaker_and_success_resets() -> None:
         await router.route([SONNET], script, clock.now + 60)
     health = await cooldowns.health(["a", "b"])
     assert "a" not in health.cooling and "a" not in health.failing
+    # a single deployment: its failures trip the breaker, a success in between resets the count
+    single, _, _ = make_router([dep("c")], clock=clock, cooldowns=cooldowns, attempts=1)
+    flaky = Script({"c": [UpstreamOverloaded("529"), UpstreamOverloaded("529"), "ok", UpstreamOverloaded("529")]})
+    for _ in range(4):
+        with contextlib.suppress(UpstreamOverloaded):
+            await single.route([SONNET], flaky, clock.now + 60)
+    assert "c" not in (await cooldowns.health(["c"])).cooling  # fail, fail, ok (reset), fail: count is 1
+    assert await cooldowns.failed("c") is False
+    assert await cooldowns.failed("c") is True
 
 
 async def test_unserved_primary_is_model_not_found_and_unserved_fallback_is_skipped() -> None:

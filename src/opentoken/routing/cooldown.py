@@ -43,7 +43,7 @@ class Cooldowns(Protocol):
         ...
 
     def succeeded(self, name: str) -> None:
-        """Reset the failure count (never blocks the caller)."""
+        """Reset the failure count (never blocks the caller; cheap when there was no failure)."""
         ...
 
     async def close(self) -> None: ...
@@ -102,6 +102,7 @@ class RedisCooldowns:
         self._prefix = prefix
         self._fail = client.register_script(_FAIL)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._dirty: set[str] = set()  # deployments seen failing: a success must reset their shared count
 
     @classmethod
     def from_url(cls, url: str, failures: int, seconds: float, prefix: str = "opentoken:deployment:") -> RedisCooldowns:
@@ -121,9 +122,11 @@ class RedisCooldowns:
             return HEALTHY
         failing = frozenset(n for i, n in enumerate(names) if values[2 * i])
         cooling = frozenset(n for i, n in enumerate(names) if values[2 * i + 1])
+        self._dirty |= failing
         return Health(cooling, failing)
 
     async def failed(self, name: str) -> bool:
+        self._dirty.add(name)
         try:
             tripped = await self._fail(keys=list(self._keys(name)), args=[self._threshold, self._ms, self._ms])
         except (RedisError, OSError) as e:
@@ -132,6 +135,9 @@ class RedisCooldowns:
         return bool(tripped)
 
     def succeeded(self, name: str) -> None:
+        if name not in self._dirty:
+            return  # no failure seen by this process: spare the round trip
+        self._dirty.discard(name)
         task = asyncio.get_running_loop().create_task(self._reset(name))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -9,8 +9,9 @@ event, see ``opentoken.routing.calls``), so whatever fails in it can still be tr
   ``retry-after``), at most ``max_attempts`` times per model and never past the request's deadline.
 - Fallbacks: when a model is out of attempts, or fails in a way another model might not (``falls_back``),
   the next model of the chain is tried. A request the provider rejected as invalid ends the request.
-- Cooldowns: retryable failures are counted per deployment (``Cooldowns``); deployments in cooldown are
-  skipped while any deployment in the chain is not cooling down.
+- Cooldowns: retryable failures are counted per deployment (``Cooldowns``). A deployment in cooldown is
+  skipped while its model has another deployment that is not; a model whose deployments are all cooling
+  down is tried last, after the rest of the chain (so a request is never refused without a try).
 
 The error raised at the end is the last one seen, with ``attempts`` set to the number of upstream attempts.
 """
@@ -98,10 +99,15 @@ class Router:
                 log.warning("fallback %s skipped: no deployment serves it", model.id)
         names = list(dict.fromkeys(d.name for _, ds in served for d in ds))
         health = HEALTHY if len(names) < 2 else await self.cooldowns.health(names)
-        plan = [(m, [d for d in ds if d.name not in health.cooling]) for m, ds in served]
-        if not any(ds for _, ds in plan):
-            plan = served  # everything is cooling down: try anyway rather than fail without trying
-        return [(m, self.pool.order(ds)) for m, ds in plan if ds], health
+        ready: list[tuple[ModelInfo, list[Deployment]]] = []
+        last_resort: list[tuple[ModelInfo, list[Deployment]]] = []
+        for model, deployments in served:
+            fresh = [d for d in deployments if d.name not in health.cooling]
+            if fresh:
+                ready.append((model, self.pool.order(fresh)))
+            else:
+                last_resort.append((model, self.pool.order(deployments)))
+        return ready + last_resort, health
 
     async def _try_model(
         self, model: ModelInfo, deployments: list[Deployment], attempt: Attempt[T], run: _Run
@@ -132,8 +138,7 @@ class Router:
             except BaseException:
                 lease.release()
                 raise
-            if deployment.name in run.health.failing:
-                self.cooldowns.succeeded(deployment.name)
+            self.cooldowns.succeeded(deployment.name)
             return Routed(value, model, deployment, run.attempts, lease)
         return None
 
