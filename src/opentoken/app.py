@@ -16,9 +16,11 @@ from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
 from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from opentoken.http.metrics import metrics_routes
 from opentoken.http.middleware import RequestIdMiddleware
 from opentoken.http.routes import public_routes
 from opentoken.limits.factory import open_limits
+from opentoken.metering.metrics import Metrics, ObservedLedger
 from opentoken.metering.writer import LedgerWriter
 from opentoken.pipeline import Pipeline
 from opentoken.providers.base import Provider
@@ -85,7 +87,8 @@ def build_app(settings: Settings) -> Starlette:
             limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend)
             stack.push_async_callback(limiter.close)
             stack.push_async_callback(bus.close)
-            writer = LedgerWriter(stores.ledger, max_delay_ms=0)
+            metrics = Metrics()
+            writer = LedgerWriter(ObservedLedger(stores.ledger, metrics), max_delay_ms=0)
             await writer.start()
             stack.push_async_callback(writer.close)
             client = UpstreamClient()
@@ -119,6 +122,7 @@ def build_app(settings: Settings) -> Starlette:
             )
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
+            app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
             app.state.pipeline = pipeline
             yield
 
