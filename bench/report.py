@@ -150,6 +150,8 @@ def _servers(r: dict[str, Any]) -> list[str]:
 
 
 def non_streaming(r: dict[str, Any]) -> str:
+    if not _servers(r):
+        return ""
     gw = _get(r, "compare", "gateway", "saturation", "rps")
     rows = []
     for s in _servers(r):
@@ -173,6 +175,8 @@ def non_streaming(r: dict[str, Any]) -> str:
 
 
 def streaming(r: dict[str, Any]) -> str:
+    if not _servers(r):
+        return ""
     rows = []
     d_ttft = _get(r, "compare", "direct", "paced", "ttft", "p50_ms")
     for s in _servers(r):
@@ -210,7 +214,7 @@ def memory(r: dict[str, Any]) -> str:
         ]
         for s in _servers(r)
     ]
-    out = _table(["server", "idle RSS MB", "peak RSS MB under load"], rows)
+    out = _table(["server", "idle RSS MB", "peak RSS MB under load"], rows) if rows else ""
     slow = r.get("slow")
     if slow:
         out += (

@@ -5,43 +5,20 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from opentoken.admin.schema import encode
 from opentoken.admin.service import AdminServices
 from opentoken.api.models import model_json, models_json
-from opentoken.core.errors import NotFound, RequestTooLarge
+from opentoken.core.errors import NotFound
+from opentoken.http.chat import ChatCompletions
 from opentoken.pipeline import Pipeline
 
 JSON = "application/json"
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"The request body is larger than {limit} bytes.", param="messages")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"The request body is larger than {limit} bytes.", param="messages")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def public_routes(pipeline: Pipeline, max_body_bytes: int, admin: AdminServices) -> list[BaseRoute]:
-    async def chat_completions(request: Request) -> Response:
-        body = await read_body(request, max_body_bytes)
-        reply = await pipeline.run(request.headers.get("authorization"), body, request.state.request_id)
-        if reply.stream is not None:
-            return StreamingResponse(
-                reply.stream, media_type="text/event-stream", headers={**SSE_HEADERS, **reply.headers}
-            )
-        return Response(reply.body, media_type=JSON, headers=reply.headers)
-
     async def list_models(request: Request) -> Response:
         key = await pipeline.authenticator.authenticate(request.headers.get("authorization"))
         return Response(models_json([m for m in pipeline.catalog if key.allows(m.id)]), media_type=JSON)
@@ -67,7 +44,8 @@ def public_routes(pipeline: Pipeline, max_body_bytes: int, admin: AdminServices)
         return Response(b'{"status":"ok"}', media_type=JSON)
 
     return [
-        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        # a plain ASGI app (the hot path: see opentoken.http.chat)
+        Route("/v1/chat/completions", ChatCompletions(pipeline, max_body_bytes), methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/v1/key", own_key, methods=["GET"]),
