@@ -1,0 +1,106 @@
+"""The plain-ASGI chat endpoint's body reader and stream sender (the parts that replace Starlette's)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
+
+from opentoken.core.errors import RequestTooLarge
+from opentoken.http.chat import read_body, send_stream
+
+
+def receiver(*messages: Message) -> tuple[list[Message], object]:
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        await asyncio.Event().wait()  # like a server: nothing more until the client disconnects
+        raise AssertionError("unreachable")
+
+    return queue, receive
+
+
+async def test_body_in_several_chunks_is_joined() -> None:
+    _, receive = receiver(
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": False},
+    )
+    assert await read_body(receive, None, 10) == b"abcd"  # type: ignore[arg-type]
+
+
+async def test_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    queue, receive = receiver({"type": "http.request", "body": b"x" * 20})
+    with pytest.raises(RequestTooLarge):
+        await read_body(receive, b"20", 10)  # type: ignore[arg-type]
+    assert len(queue) == 1
+
+
+async def test_streamed_body_over_the_limit_is_refused() -> None:
+    _, receive = receiver(
+        {"type": "http.request", "body": b"x" * 6, "more_body": True},
+        {"type": "http.request", "body": b"x" * 6, "more_body": False},
+    )
+    with pytest.raises(RequestTooLarge):
+        await read_body(receive, None, 10)  # type: ignore[arg-type]
+
+
+async def test_disconnect_while_reading_the_body() -> None:
+    _, receive = receiver({"type": "http.request", "body": b"x", "more_body": True}, {"type": "http.disconnect"})
+    with pytest.raises(ClientDisconnect):
+        await read_body(receive, None, 10)  # type: ignore[arg-type]
+
+
+async def test_stream_frames_are_sent_in_order_and_the_response_ends() -> None:
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"data: 1\n\n"
+        yield b"data: 2\n\n"
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    _, receive = receiver()
+    await send_stream(frames(), [(b"x-a", b"1")], receive, send)  # type: ignore[arg-type]
+    assert sent[0] == {"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1")]}
+    assert [m.get("body") for m in sent[1:]] == [b"data: 1\n\n", b"data: 2\n\n", b""]
+    assert sent[-1]["more_body"] is False
+
+
+async def test_client_leaving_mid_stream_closes_the_frames_and_ends_quietly() -> None:
+    upstream_waiting = asyncio.Event()
+    closed: list[str] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: first\n\n"
+            upstream_waiting.set()
+            await asyncio.sleep(30)  # a slow upstream: the disconnect must cancel this wait
+            yield b"data: never\n\n"
+        except asyncio.CancelledError:
+            closed.append("cancelled")
+            raise
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    gone = asyncio.Event()
+
+    async def receive() -> Message:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    task = asyncio.ensure_future(send_stream(frames(), [], receive, send))  # type: ignore[arg-type]
+    await upstream_waiting.wait()
+    gone.set()
+    await asyncio.wait_for(task, 2)
+    assert closed == ["cancelled"]
+    assert [m.get("body") for m in sent[1:]] == [b"data: first\n\n"]
+    assert not task.cancelled()
