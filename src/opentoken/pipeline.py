@@ -75,15 +75,20 @@ class Pipeline:
         completion_id = "chatcmpl-" + request_id.removeprefix("req_")
         if request.stream:
             stream = await self._route(calls, meter, calls.stream)
-            headers = self._headers(request, stream, chain, meter)
-            return Reply(headers=headers, stream=self._stream(request, stream, meter, completion_id))
+            frames = self._stream(request, stream, meter, completion_id)
+            await anext(frames)  # start it: from here on, however it ends or is closed, it meters the call
+            return Reply(headers=self._headers(request, stream, chain, meter), stream=frames)
         done = await self._route(calls, meter, calls.complete)
         done.lease.release()
         meter.mark_first_token()
         result = done.value
         headers = self._headers(request, done, chain, meter)
-        await self._keep_replay(result)
-        cost = await meter.finish(result.usage)
+        try:
+            await self._keep_replay(result)
+            cost = await meter.finish(result.usage)
+        except asyncio.CancelledError:
+            meter.abandon(result.usage, *self._cut())  # a no-op once finish() has queued the record
+            raise
         headers["x-opentoken-cost-usd"] = str(cost.total)
         created = int(time.time())
         out = completion_json(result, id=completion_id, created=created, model=done.model.id, cost=cost)
@@ -123,6 +128,7 @@ class Pipeline:
         live = routed.value
         writer = ChunkWriter(id=completion_id, created=int(time.time()), model=routed.model.id)
         try:
+            yield b""  # taken by run(): the generator is started, so closing it unstarted still lands below
             async for ev in live.events():
                 frames = writer.event(ev)
                 if frames:

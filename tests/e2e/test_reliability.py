@@ -163,7 +163,8 @@ def test_provider_says_do_not_retry(client: openai.OpenAI, fast: Sandbox, ledger
     rid, err = failing(client, model=SONNET, messages=USER)
     assert err.status_code == 502 and err.code == "upstream_error"
     assert statuses(fast) == [status]
-    assert (ledger.one(rid)["attempts"], ledger.one(rid)["status"]) == (1, 502)
+    row = ledger.one(rid)
+    assert (row["attempts"], row["status"]) == (1, 502)
     ledger.mark()
     rid, resp = complete(client, model=SONNET, messages=USER, extra_body={"models": [FLASH]})
     assert resp.model == FLASH
@@ -205,7 +206,8 @@ def test_retry_after_beyond_the_cap_goes_to_the_client(client: openai.OpenAI, fa
     rid, err = failing(client, model=SONNET, messages=USER)
     assert err.status_code == 429 and err.response.headers["retry-after"] == "20"
     assert statuses(fast) == [429]
-    assert (ledger.one(rid)["status"], ledger.one(rid)["attempts"]) == (429, 1)
+    row = ledger.one(rid)
+    assert (row["status"], row["attempts"]) == (429, 1)
 
 
 def test_dropped_connection_without_reply_is_retried(client: openai.OpenAI, fast: Sandbox, ledger: Ledger) -> None:
@@ -343,11 +345,12 @@ def test_total_timeout_is_a_504(client: openai.OpenAI, fast: Sandbox, ledger: Le
     fast.fault(delay_ms=3000)
     started = time.monotonic()
     rid, err = failing(client, model="anthropic/rel-total", messages=USER)
-    assert 1.0 <= time.monotonic() - started < 1.5
+    assert 1.0 <= time.monotonic() - started < 2.5  # the upstream would have taken 3 s
     assert err.status_code == 504 and err.code == "timeout"
     (only,) = fast.requests()
     assert only["closed_at"] is not None
-    assert (ledger.one(rid)["attempts"], ledger.one(rid)["status"]) == (1, 504)
+    row = ledger.one(rid)
+    assert (row["attempts"], row["status"]) == (1, 504)
 
 
 def test_idle_gap_mid_stream_is_an_error_chunk(client: openai.OpenAI, paced: Sandbox, ledger: Ledger) -> None:
@@ -395,31 +398,33 @@ def test_disconnect_before_first_byte_cancels_upstream_quickly(
 
 
 def test_slow_upstream_does_not_slow_other_requests(gw: Gateway, fast: Sandbox, ledger: Ledger) -> None:
+    """Four calls wait 1.5 s for their upstream; twenty others go through meanwhile, each at its usual speed."""
     slow_client = sdk(gw)
-    slow_times: list[float] = []
+    slow_ends: list[float] = []
 
     def slow() -> None:
-        started = time.monotonic()
         slow_client.chat.completions.create(
             model=SONNET, messages=[{"role": "user", "content": "hi [[fault:delay_ms=1500]]"}]
         )
-        slow_times.append(time.monotonic() - started)
+        slow_ends.append(time.monotonic())
 
     threads = [threading.Thread(target=slow) for _ in range(4)]
+    started = time.monotonic()
     for t in threads:
         t.start()
     time.sleep(0.1)
     client = sdk(gw)
     fast_times = []
     for _ in range(20):
-        started = time.monotonic()
+        t0 = time.monotonic()
         client.chat.completions.create(model=FLASH, messages=USER)
-        fast_times.append(time.monotonic() - started)
+        fast_times.append(time.monotonic() - t0)
+    fast_done = time.monotonic()
     for t in threads:
         t.join()
-    assert max(fast_times) < 0.25, fast_times
-    assert sum(fast_times) < 1.45  # all twenty answered while the slow ones were still waiting
-    assert len(slow_times) == 4 and min(slow_times) >= 1.5
+    assert max(fast_times) < 0.5, fast_times
+    assert len(slow_ends) == 4 and fast_done < min(slow_ends)  # all twenty answered while the slow ones waited
+    assert min(slow_ends) - started >= 1.5
     ledger.new(24)
 
 

@@ -95,7 +95,7 @@ def test_drain_deadline_cuts_what_is_left_and_still_exits_0(paced: str, tmp_path
         gw.proc.send_signal(signal.SIGTERM)
         sent = time.monotonic()
         assert gw.proc.wait(10) == 0
-        assert time.monotonic() - sent < 3
+        assert time.monotonic() - sent < 4  # a 1 s drain, then the ledger flush and exit
         stream.join(5)
     assert stream.finish is None  # cut short
     (row,) = ledger_rows(tmp_path)
