@@ -12,6 +12,7 @@ its own (test_reliability_cooldown.py), SIGTERM draining in test_reliability_shu
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +69,14 @@ prices = { input = "1", output = "5" }
 timeouts = { idle = 0.04 }
 
 [[model]]
+id = "anthropic/rel-blackhole"
+upstream_model = "claude-haiku-4-5"
+context_window = 200000
+max_output_tokens = 8192
+prices = { input = "1", output = "5" }
+timeouts = { connect = 0.2 }
+
+[[model]]
 id = "anthropic/rel-slow"
 upstream_model = "claude-haiku-4-5"
 context_window = 200000
@@ -89,13 +98,33 @@ def paced() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def gw(fast: Sandbox, paced: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def blackhole() -> Iterator[str]:
+    """A listener whose accept queue is full: the kernel drops further SYNs, so connecting hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+        fillers.append(f)
+    yield f"http://127.0.0.1:{port}"
+    for f in fillers:
+        f.close()
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def gw(fast: Sandbox, paced: Sandbox, blackhole: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     data_dir: Path = tmp_path_factory.mktemp("reliability")
     (data_dir / "models.toml").write_text(EXTRA_MODELS)
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
     deployments = [
         {"name": "dead-b", "provider": "anthropic", "base_url": dead, "models": ["anthropic/rel-down"]},
         {"name": "dead-c", "provider": "anthropic", "base_url": dead, "models": ["anthropic/rel-with-fallback"]},
+        {"name": "blackhole", "provider": "anthropic", "base_url": blackhole, "models": ["*blackhole"]},
         {"name": "paced", "provider": "anthropic", "base_url": paced.url, "models": ["anthropic/rel-idle", "*slow"]},
     ]
     env = gateway_env(
@@ -337,6 +366,15 @@ def test_first_token_timeout_is_a_504(client: openai.OpenAI, fast: Sandbox, ledg
     rid, err = failing(client, model="anthropic/rel-ttft", messages=USER, stream=True)
     assert err.status_code == 504 and err.code == "timeout"
     assert len(fast.requests()) == 3
+    row = ledger.one(rid)
+    assert (row["status"], row["attempts"], row["error_code"]) == (504, 3, "timeout")
+
+
+def test_connect_timeout_is_a_504(client: openai.OpenAI, ledger: Ledger) -> None:
+    started = time.monotonic()
+    rid, err = failing(client, model="anthropic/rel-blackhole", messages=USER)
+    assert err.status_code == 504 and err.code == "timeout" and "connect" in err.message
+    assert 0.6 <= time.monotonic() - started < 2.0  # three attempts of 0.2 s
     row = ledger.one(rid)
     assert (row["status"], row["attempts"], row["error_code"]) == (504, 3, "timeout")
 
