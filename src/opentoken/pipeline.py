@@ -25,6 +25,7 @@ from opentoken.core.chat import ChatRequest, ReplayState
 from opentoken.core.errors import GatewayError
 from opentoken.core.result import ChatResult, Usage
 from opentoken.limits.base import Limiter
+from opentoken.limits.estimate import dearest, max_output, prompt_token_estimate
 from opentoken.metering.recorder import CallMeter
 from opentoken.metering.writer import LedgerWriter
 from opentoken.providers.base import Provider
@@ -68,8 +69,9 @@ class Pipeline:
         request = await self._with_replay(request)
         chain = await prepare_chain(request, models, self.providers, self.media)
         model = chain[0].model
-        max_out = request.max_tokens or model.default_max_tokens
-        admission = await self.limiter.admit(key, model, len(body) // 3 + 1, max_out)
+        prompt_tokens = prompt_token_estimate(request, len(body))
+        budget_model = dearest(request, [p.model for p in chain], prompt_tokens)
+        admission = await self.limiter.admit(key, budget_model, prompt_tokens, max_output(request, budget_model))
         meter = CallMeter(request_id, key, model, request.stream, admission, self.ledger, background=self.background)
         calls = Calls(self.client, chain, deadline=time.monotonic() + model.timeouts.total)
         completion_id = "chatcmpl-" + request_id.removeprefix("req_")
