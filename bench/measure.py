@@ -55,19 +55,27 @@ def latency_summary(lat: Latencies) -> Result:
     }
 
 
-def fixed_rate(target: Target, rate: float, seconds: float, *, body: bytes | None = None) -> Result:
+def fixed_rate(
+    target: Target, rate: float, seconds: float, *, body: bytes | None = None, server: Server | None = None
+) -> Result:
+    """Latency at a fixed rate; with ``server``, also its CPU time per request at that rate (no batching
+    effects of saturation: the cost one request pays when the gateway is not busy)."""
+    cpu0 = server.cpu() if server else 0.0
     lat = asyncio.run(loadgen.fixed_rate(target, rate=rate, seconds=seconds, body=body))
-    return {"rate": rate, **latency_summary(lat)}
+    out: Result = {"rate": rate, **latency_summary(lat)}
+    if server is not None and lat.sent:
+        out["cpu_us_per_request"] = round((server.cpu() - cpu0) * 1e6 / (lat.sent + 1), 1)
+    return out
 
 
-def rates(target: Target, cfg: Config, capacity: float | None) -> list[Result]:
+def rates(target: Target, cfg: Config, capacity: float | None, server: Server | None = None) -> list[Result]:
     """Latency at each fixed rate the server can sustain (rates above 80 % of its saturation are skipped)."""
     out = []
     for rate in cfg.rates:
         if capacity is not None and rate > 0.8 * capacity:
             out.append({"rate": rate, "skipped": f"above 80% of saturation ({capacity:.0f}/s)"})
             continue
-        out.append(fixed_rate(target, rate, cfg.seconds))
+        out.append(fixed_rate(target, rate, cfg.seconds, server=server))
     return out
 
 

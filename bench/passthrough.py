@@ -57,7 +57,36 @@ def _completion(raw: bytes, model: str) -> bytes:
     )
 
 
-def build_app(upstream: str) -> Starlette:
+def _h1_chat(upstream: str) -> tuple[Any, Any]:
+    """The same pass-through over the prototype client in ``bench.proposals.h1client`` (no aiohttp)."""
+    from urllib.parse import urlsplit
+
+    from bench.proposals.h1client import H1Pool
+
+    parts = urlsplit(upstream)
+    pool = H1Pool(parts.hostname or "127.0.0.1", parts.port or 80)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"anthropic-version", b"2023-06-01"),
+        (b"x-api-key", b"passthrough"),
+    ]
+
+    async def chat(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        reply = await pool.post("/v1/messages", headers, _anthropic_body(body))
+        if not body.get("stream"):
+            return Response(_completion(await reply.read(), body["model"]), media_type=JSON)
+        return StreamingResponse(reply.chunks(), media_type="text/event-stream")
+
+    async def close() -> None:
+        pool.close()
+
+    return chat, close
+
+
+def build_app(upstream: str, client_kind: str = "aiohttp") -> Starlette:
+    if client_kind == "h1":
+        return _app(*_h1_chat(upstream))
     client = UpstreamClient()
     provider = all_providers()["anthropic"]
     deployment = Deployment(name="passthrough", provider=provider, base_url=upstream, api_key="passthrough")
@@ -83,13 +112,17 @@ def build_app(upstream: str) -> Starlette:
 
         return StreamingResponse(relay(), media_type="text/event-stream")
 
+    return _app(chat, client.close)
+
+
+def _app(chat: Any, close: Any) -> Starlette:
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type=JSON)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await client.close()
+        await close()
 
     return Starlette(
         routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/healthz", healthz)],
@@ -102,9 +135,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="base URL of the sandbox (Anthropic Messages API)")
+    parser.add_argument("--client", choices=("aiohttp", "h1"), default="aiohttp", help="upstream HTTP client")
     args = parser.parse_args()
     uvicorn.run(
-        build_app(args.upstream),
+        build_app(args.upstream, args.client),
         host=args.host,
         port=args.port,
         loop="uvloop",

@@ -41,7 +41,7 @@ def _workload(ctx: Context, server: Server, target: Target) -> Result:
     out: Result = {"memory_idle": measure.memory(server)}
     out["saturation"] = measure.saturation(server, target, ctx.cfg, ctx.wrk, stream=False)
     measure.settle()
-    out["rates"] = measure.rates(target, ctx.cfg, out["saturation"]["rps"])
+    out["rates"] = measure.rates(target, ctx.cfg, out["saturation"]["rps"], server)
     measure.settle()
     out["stream_saturation"] = measure.saturation(server, target, ctx.cfg, ctx.wrk, stream=True)
     out["memory_loaded"] = measure.memory(server)
@@ -70,6 +70,9 @@ def compare(ctx: Context) -> Result:
         with running([start_passthrough("passthrough-paced", core, ctx.log_dir, paced_sb.url)]) as (pt,):
             target = openai_target("passthrough", pt.url, None, max_tokens=PACED_MAX_TOKENS)
             results["passthrough"]["paced"] = measure.paced(target, cfg)
+        # the same floor over the prototype HTTP/1.1 client (bench/proposals/h1client.py) instead of aiohttp
+        with running([start_passthrough("passthrough-h1", core, ctx.log_dir, ctx.upstream.url, "h1")]) as (pt,):
+            results["passthrough-h1"] = _workload(ctx, pt, openai_target("passthrough-h1", pt.url, None))
 
         key = fresh_key(ctx, "compare")
         with running([start_gateway("gateway", core, ctx.log_dir, ctx.db("compare"), ctx.upstream.url, key)]) as (gw,):

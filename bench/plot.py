@@ -15,8 +15,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-SERVERS = ("direct", "passthrough", "gateway", "litellm")
-COLORS = {"direct": "#888888", "passthrough": "#4c78a8", "gateway": "#f58518", "litellm": "#54a24b"}
+SERVERS = ("direct", "passthrough-h1", "passthrough", "gateway", "litellm")
+COLORS = {
+    "direct": "#888888",
+    "passthrough-h1": "#72b7b2",
+    "passthrough": "#4c78a8",
+    "gateway": "#f58518",
+    "litellm": "#54a24b",
+}
 
 
 def _sat(ax: Any, r: dict[str, Any]) -> None:
@@ -45,7 +51,8 @@ def _latency(ax: Any, r: dict[str, Any]) -> None:
     ax.set_xlabel("requests/s (fixed rate)")
     ax.set_ylabel("ms")
     ax.set_title("Latency at fixed rates", fontsize=9)
-    ax.legend(fontsize=6, ncol=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, ncol=2)
 
 
 def _growth(ax: Any, r: dict[str, Any]) -> None:
@@ -59,7 +66,8 @@ def _growth(ax: Any, r: dict[str, Any]) -> None:
     ax.set_xlabel("count")
     ax.set_ylabel("gateway CPU µs per request")
     ax.set_title("Cost vs keys and ledger size", fontsize=9)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
 
 
 def _prompt(ax: Any, r: dict[str, Any]) -> None:
@@ -73,7 +81,8 @@ def _prompt(ax: Any, r: dict[str, Any]) -> None:
     ax.set_xlabel("request body bytes")
     ax.set_ylabel("p50 overhead over direct, ms")
     ax.set_title("Overhead vs prompt size", fontsize=9)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
 
 
 def main(src: str, out: str) -> None:

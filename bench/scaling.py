@@ -59,7 +59,7 @@ def _step(ctx: Context, name: str, key: str, direct: Result, cold_keys: int = 0)
     cfg = ctx.cfg
     with running([start_gateway(name, ctx.server_core, ctx.log_dir, ctx.db("scale"), ctx.upstream.url, key)]) as (gw,):
         target = openai_target("gateway", gw.url, key)
-        hot = measure.fixed_rate(target, cfg.scale_rate, cfg.seconds)
+        hot = measure.fixed_rate(target, cfg.scale_rate, cfg.seconds, server=gw)
         out: Result = {"hot_key": hot, "hot_key_overhead": _overhead(hot, direct)}
         if cold_keys:
             secrets = [seeded_secret(i) for i in range(cold_keys)]

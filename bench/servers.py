@@ -62,9 +62,9 @@ def start_gateway(
     return Server(name, url, proc, log, meta={"key": secret})
 
 
-def start_passthrough(name: str, core: int | None, log_dir: Path, upstream: str) -> Server:
+def start_passthrough(name: str, core: int | None, log_dir: Path, upstream: str, client: str = "aiohttp") -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port), "--upstream", upstream]
+    argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port), "--upstream", upstream, "--client", client]
     proc, log = spawn(name, argv, env=clean_env(), core=core, log_dir=log_dir, cwd=Path(__file__).parent.parent)
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/healthz", proc, log)
