@@ -3,10 +3,16 @@
 Entries live ``ttl`` seconds (default 1 s, so a key revoked or changed anywhere takes effect within a second
 on every replica even without a bus) and are dropped at once when the invalidation bus names the key.
 Unknown keys are cached negatively for the same time, so a flood of bad keys cannot hammer the store.
+
+A lookup is single-flight: when an entry expires while many requests use the key, one store read refreshes
+it and the others wait for that read (without this, every request in flight at that moment read the store:
+64 reads a second per busy key at 64 concurrent connections). A load that was in flight when the key was
+invalidated is not cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +30,8 @@ class Authenticator:
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._loading: dict[str, asyncio.Future[ApiKey | None]] = {}
+        self._generation = 0  # bumped by invalidate(): loads started before it are not cached
 
     async def authenticate(self, authorization: str | None) -> ApiKey:
         if not authorization:
@@ -37,14 +45,30 @@ class Authenticator:
         digest = hash_key(secret)
         now = self._clock()
         hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            key = hit[1]
-        else:
-            key = await self._keys.get_by_hash(digest)
+        key = hit[1] if hit is not None and hit[0] > now else await self._lookup(digest)
+        return self._check(key, secret)
+
+    async def _lookup(self, digest: str) -> ApiKey | None:
+        pending = self._loading.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(digest, self._generation))
+            self._loading[digest] = pending
+            pending.add_done_callback(lambda done: self._loaded(digest, done))
+        return await asyncio.shield(pending)  # one waiter giving up does not cancel the others' read
+
+    async def _load(self, digest: str, generation: int) -> ApiKey | None:
+        key = await self._keys.get_by_hash(digest)
+        if generation == self._generation:
             if len(self._cache) >= _MAX_ENTRIES:
                 self._cache.clear()
-            self._cache[digest] = (now + self._ttl, key)
-        return self._check(key, secret)
+            self._cache[digest] = (self._clock() + self._ttl, key)
+        return key
+
+    def _loaded(self, digest: str, done: asyncio.Future[ApiKey | None]) -> None:
+        if self._loading.get(digest) is done:
+            del self._loading[digest]
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every waiter may have gone away before it failed
 
     @staticmethod
     def _check(key: ApiKey | None, secret: str) -> ApiKey:
@@ -59,6 +83,8 @@ class Authenticator:
 
     def invalidate(self, key_id: str | None = None) -> None:
         """Forget cached entries for ``key_id`` (or everything)."""
+        self._generation += 1
+        self._loading.clear()  # requests from now on read the store afresh
         if key_id is None:
             self._cache.clear()
             return
