@@ -55,6 +55,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--ledger-counts", help="comma-separated ledger sizes, e.g. 0,1000000,10000000")
     p.add_argument("--cores", default="0,1", help="'LOAD,SERVER' cores, or 'none' to run unpinned")
     p.add_argument("--no-litellm", action="store_true", help="leave LiteLLM's proxy out")
+    p.add_argument("--no-proposals", action="store_true", help="leave the patched gateway (bench/proposals) out")
     p.add_argument("--no-install", action="store_true", help="install nothing (no wrk, LiteLLM or matplotlib)")
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/opentoken-bench"))
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -81,6 +82,7 @@ def _config(a: argparse.Namespace) -> Config:
         raise SystemExit(f"unknown sections: {', '.join(sorted(unknown))}")
     cfg.cores = None if a.cores == "none" else tuple(int(c) for c in a.cores.split(","))  # type: ignore[assignment]
     cfg.litellm, cfg.install, cfg.work_dir = not a.no_litellm, not a.no_install, a.work_dir
+    cfg.proposals = not a.no_proposals
     return cfg
 
 
@@ -150,7 +152,7 @@ def main() -> None:
     pin([cfg.cores[0]] if cfg.cores else None)
     sandbox = start_sandbox("sandbox", cfg.cores[0] if cfg.cores else None, log_dir)
     with running([sandbox]):
-        ctx = phases.Context(cfg, log_dir, sandbox, wrk, litellm)
+        ctx = phases.Context(cfg, log_dir, sandbox, wrk, litellm, results["meta"]["notes"])
         for name in cfg.sections:
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             try:

@@ -33,6 +33,7 @@ class Config:
     scale_rate: float = 200.0
     cores: tuple[int, int] | None = (0, 1)  # (upstream + load generator, server under test)
     litellm: bool = True
+    proposals: bool = True  # also measure bench/proposals/patched_gateway.py
     install: bool = True
     sections: tuple[str, ...] = ("compare", "slow", "prompt", "keys", "ledger")
     work_dir: Path = field(default_factory=lambda: Path("/tmp/opentoken-bench"))

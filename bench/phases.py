@@ -11,7 +11,15 @@ from bench.config import PACED_MAX_TOKENS, PACED_TOKENS_PER_SECOND, Config, dire
 from bench.loadgen import Target
 from bench.measure import Result
 from bench.procs import Server, running
-from bench.servers import create_key, gateway_env, start_gateway, start_litellm, start_passthrough, start_sandbox
+from bench.servers import (
+    create_key,
+    gateway_env,
+    start_gateway,
+    start_litellm,
+    start_passthrough,
+    start_patched_gateway,
+    start_sandbox,
+)
 
 PACED_MODEL = "paced/claude-sonnet-4-5"  # LiteLLM's name for the paced sandbox
 
@@ -23,6 +31,7 @@ class Context:
     upstream: Server  # the zero-latency sandbox, on the load generator's core
     wrk: str | None
     litellm: Path | None
+    notes: list[str]
 
     @property
     def load_core(self) -> int | None:
@@ -83,6 +92,8 @@ def compare(ctx: Context) -> Result:
             target = openai_target("gateway", gw.url, key, max_tokens=PACED_MAX_TOKENS)
             results["gateway"]["paced"] = measure.paced(target, cfg)
 
+        if cfg.proposals:
+            _proposals(ctx, results, key)
         if ctx.litellm is not None:
             upstreams = {"anthropic/claude-sonnet-4-5": ctx.upstream.url, PACED_MODEL: paced_sb.url}
             with running([start_litellm("litellm", core, ctx.log_dir, ctx.litellm, upstreams)]) as (ll,):
@@ -91,6 +102,19 @@ def compare(ctx: Context) -> Result:
                 target = openai_target("litellm", ll.url, key, max_tokens=PACED_MAX_TOKENS, model=PACED_MODEL)
                 results["litellm"]["paced"] = measure.paced(target, cfg)
     return results
+
+
+def _proposals(ctx: Context, results: Result, key: str) -> None:
+    """The gateway with the proposed changes patched in; a failure to start is noted, not fatal."""
+    try:
+        server = start_patched_gateway(
+            "gateway-proposals", ctx.server_core, ctx.log_dir, ctx.db("compare"), ctx.upstream.url, key
+        )
+    except RuntimeError as e:
+        ctx.notes.append(f"gateway-proposals did not start: {str(e)[:300]}")
+        return
+    with running([server]) as (gw,):
+        results["gateway-proposals"] = _workload(ctx, gw, openai_target("gateway-proposals", gw.url, key))
 
 
 def slow_streams(ctx: Context) -> Result:

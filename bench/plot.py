@@ -15,11 +15,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-SERVERS = ("direct", "passthrough-h1", "passthrough", "gateway", "litellm")
+SERVERS = ("direct", "passthrough-h1", "passthrough", "gateway-proposals", "gateway", "litellm")
 COLORS = {
     "direct": "#888888",
     "passthrough-h1": "#72b7b2",
     "passthrough": "#4c78a8",
+    "gateway-proposals": "#e45756",
     "gateway": "#f58518",
     "litellm": "#54a24b",
 }

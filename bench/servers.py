@@ -62,6 +62,17 @@ def start_gateway(
     return Server(name, url, proc, log, meta={"key": secret})
 
 
+def start_patched_gateway(name: str, core: int | None, log_dir: Path, db: Path, upstream: str, key: str) -> Server:
+    """The gateway with the proposed changes patched in (bench/proposals/patched_gateway.py)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.proposals.patched_gateway", "--port", str(port)]
+    env = gateway_env(db, upstream)
+    proc, log = spawn(name, argv, env=env, core=core, log_dir=log_dir, cwd=Path(__file__).parent.parent)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/healthz", proc, log)
+    return Server(name, url, proc, log, meta={"key": key})
+
+
 def start_passthrough(name: str, core: int | None, log_dir: Path, upstream: str, client: str = "aiohttp") -> Server:
     port = free_port()
     argv = [sys.executable, "-m", "bench.passthrough", "--port", str(port), "--upstream", upstream, "--client", client]
