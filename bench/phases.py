@@ -10,7 +10,7 @@ from bench import loadgen, measure
 from bench.config import PACED_MAX_TOKENS, PACED_TOKENS_PER_SECOND, Config, direct_target, openai_target
 from bench.loadgen import Target
 from bench.measure import Result
-from bench.procs import Server, running
+from bench.procs import Server, raise_file_limit, running
 from bench.servers import (
     create_key,
     gateway_env,
@@ -117,9 +117,22 @@ def _proposals(ctx: Context, results: Result, key: str) -> None:
         results["gateway-proposals"] = _workload(ctx, gw, openai_target("gateway-proposals", gw.url, key))
 
 
+def stream_capacity(file_limit: int) -> int:
+    """Streams one gateway process can hold: each needs two sockets (client and upstream)."""
+    return max(0, (file_limit - 200) // 2)
+
+
 def slow_streams(ctx: Context) -> Result:
     """``slow_streams`` concurrent streams that each last ``slow_seconds``, held by one gateway process."""
     cfg = ctx.cfg
+    capacity = stream_capacity(raise_file_limit())
+    if cfg.slow_streams > capacity:
+        ctx.notes.append(
+            f"slow streams capped at {capacity:,} (asked {cfg.slow_streams:,}): the open-file limit here is "
+            f"{raise_file_limit():,} and cannot be raised (no CAP_SYS_RESOURCE); each stream holds two sockets "
+            "in the gateway"
+        )
+        cfg.slow_streams = capacity
     tokens = 30
     slow_sb = start_sandbox("sandbox-slow", ctx.load_core, ctx.log_dir, tokens_per_second=tokens / cfg.slow_seconds)
     key = fresh_key(ctx, "slow")

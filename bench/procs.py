@@ -113,7 +113,7 @@ class Server:
     def stop(self, timeout: float = 15) -> None:
         if self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGINT)
+        self.proc.send_signal(signal.SIGTERM)  # not SIGINT: a shell may start us with SIGINT ignored
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
