@@ -74,7 +74,7 @@ def patch_ledger(database_url: str) -> None:
         if records:
             await asyncio.get_running_loop().run_in_executor(pool, write, [row(r) for r in records])
 
-    ledger.SqlLedger.append_many = append_many  # type: ignore[method-assign]
+    ledger.SqlLedger.append_many = append_many
 
 
 class _Content:
@@ -128,9 +128,9 @@ def patch_client() -> None:
             )
             if resp.status >= 300:
                 raise deployment.provider.parse_error(resp.status, resp.headers, await resp.read())
-        return client.UpstreamCall(resp, timeouts, deadline)  # type: ignore[arg-type]
+        return client.UpstreamCall(resp, timeouts, deadline)
 
-    client.UpstreamClient.send = send  # type: ignore[method-assign]
+    client.UpstreamClient.send = send
 
 
 def patch_frames() -> None:
@@ -213,11 +213,11 @@ def patch_frames() -> None:
             live.close()
             routed.lease.release()
 
-    UpstreamCall.batches = batches  # type: ignore[attr-defined]
-    stream.LiveStream.__init__ = live_init  # type: ignore[method-assign]
-    stream.LiveStream.prime = prime  # type: ignore[method-assign]
-    stream.LiveStream.batches = live_batches  # type: ignore[attr-defined]
-    pipeline.Pipeline._stream = frames  # type: ignore[method-assign]
+    UpstreamCall.batches = batches
+    stream.LiveStream.__init__ = live_init
+    stream.LiveStream.prime = prime
+    stream.LiveStream.batches = live_batches
+    pipeline.Pipeline._stream = frames
 
 
 def main() -> None:
