@@ -7,6 +7,7 @@ and the ledger never disagree and the request path gains no extra work. Exposed 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,11 +15,25 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 
 from opentoken.stores.base import Ledger, UsageQuery, UsageRecord, UsageRow
 
+_TOKEN_KINDS = ("input", "cache_read", "cache_write", "output", "reasoning")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+@dataclass(frozen=True, slots=True)
+class _Children:
+    """The labelled series one (model, provider, status, error, stream) combination updates."""
+
+    requests: Counter
+    tokens: tuple[Counter, ...]
+    cost: Counter
+    attempts: Counter
+    latency: Histogram
+    ttft: Histogram
 
 
 class Metrics:
     def __init__(self) -> None:
+        self._children: dict[tuple[str, str, int, str | None, bool], _Children] = {}
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -42,22 +57,33 @@ class Metrics:
         )
 
     def observe(self, rec: UsageRecord) -> None:
-        self.requests.labels(rec.model, rec.provider, str(rec.status), rec.error_code or "").inc()
-        for kind, n in (
-            ("input", rec.input_tokens),
-            ("cache_read", rec.cache_read_tokens),
-            ("cache_write", rec.cache_write_tokens),
-            ("output", rec.output_tokens),
-            ("reasoning", rec.reasoning_tokens),
-        ):
+        children = self._children.get((rec.model, rec.provider, rec.status, rec.error_code, rec.stream))
+        if children is None:
+            children = self._children[(rec.model, rec.provider, rec.status, rec.error_code, rec.stream)] = _Children(
+                requests=self.requests.labels(rec.model, rec.provider, str(rec.status), rec.error_code or ""),
+                tokens=tuple(self.tokens.labels(rec.model, kind) for kind in _TOKEN_KINDS),
+                cost=self.cost.labels(rec.model),
+                attempts=self.attempts.labels(rec.model),
+                latency=self.latency.labels(rec.model, "true" if rec.stream else "false"),
+                ttft=self.ttft.labels(rec.model),
+            )
+        children.requests.inc()
+        counts = (
+            rec.input_tokens,
+            rec.cache_read_tokens,
+            rec.cache_write_tokens,
+            rec.output_tokens,
+            rec.reasoning_tokens,
+        )
+        for child, n in zip(children.tokens, counts, strict=True):
             if n:
-                self.tokens.labels(rec.model, kind).inc(n)
+                child.inc(n)
         if rec.cost:
-            self.cost.labels(rec.model).inc(float(rec.cost))
-        self.attempts.labels(rec.model).inc(rec.attempts)
-        self.latency.labels(rec.model, "true" if rec.stream else "false").observe(rec.latency_ms / 1000)
+            children.cost.inc(float(rec.cost))
+        children.attempts.inc(rec.attempts)
+        children.latency.observe(rec.latency_ms / 1000)
         if rec.ttft_ms is not None:
-            self.ttft.labels(rec.model).observe(rec.ttft_ms / 1000)
+            children.ttft.observe(rec.ttft_ms / 1000)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
