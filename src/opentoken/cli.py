@@ -54,6 +54,8 @@ def serve(host: str | None, port: int | None) -> None:
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=settings.proxy_headers,
+        server_header=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=max(1, math.ceil(settings.drain_seconds)),
     )

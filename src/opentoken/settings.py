@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     admin_key: str | None = None
     catalog_file: Path | None = None
     log_level: str = "info"
+    proxy_headers: bool = False  # trust X-Forwarded-* (only behind a reverse proxy); off saves an ASGI layer
     max_body_bytes: int = 32 * 1024 * 1024
     replay_ttl_seconds: int = 7 * 24 * 3600
     key_cache_seconds: float = 1.0
