@@ -2,7 +2,9 @@
 
 Once the request body has been read, a watcher waits for the server's ``http.disconnect``; if it comes
 before ``http.response.start`` the request's task is cancelled, which cancels the upstream call it is
-waiting on (a slow first token, a non-streamed reply) within one event-loop turn. After the response has
+waiting on (a slow first token, a non-streamed reply). The watcher task is armed ``ARM_AFTER`` seconds
+after the body is read, so the many replies that start sooner never create one; a client that leaves is
+still noticed within a few milliseconds. After the response has
 started, Starlette's ``StreamingResponse`` watches for the disconnect itself (ASGI spec < 2.4).
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ARM_AFTER = 0.005
 
 
 class CancelOnDisconnect:
@@ -29,6 +33,7 @@ class _Watch:
         self._task = task
         self._receive = receive
         self._watcher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._gone = False
         self._cancelled = False
 
@@ -47,7 +52,7 @@ class _Watch:
             return {"type": "http.disconnect"}
         message = await self._receive()
         if message["type"] == "http.request" and not message.get("more_body", False) and self._task is not None:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+            self._timer = asyncio.get_running_loop().call_later(ARM_AFTER, self._arm)
         elif message["type"] == "http.disconnect":
             self._gone = True
         return message
@@ -60,6 +65,10 @@ class _Watch:
 
         return wrapped
 
+    def _arm(self) -> None:
+        self._timer = None
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
     async def _watch(self) -> None:
         message = await self._receive()
         if message["type"] == "http.disconnect" and self._task is not None:
@@ -67,6 +76,9 @@ class _Watch:
             self._task.cancel()
 
     def _stop(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             watcher.cancel()
