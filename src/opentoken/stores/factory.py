@@ -56,9 +56,13 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         await engine.dispose()
         raise
     backend: Backend = "sqlite" if db.dialect == "sqlite" else "postgresql"
-    return Stores(
-        SqlKeyStore(engine), SqlLedger(engine), SqlReplayStore(engine), backend=backend, _close=engine.dispose
-    )
+    ledger = SqlLedger(engine)
+
+    async def close() -> None:
+        await ledger.close()
+        await engine.dispose()
+
+    return Stores(SqlKeyStore(engine), ledger, SqlReplayStore(engine), backend=backend, _close=close)
 
 
 async def run_migrations(database_url: str) -> str:

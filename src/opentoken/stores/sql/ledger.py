@@ -16,6 +16,7 @@ from opentoken.stores.base import UsageQuery, UsageRecord, UsageRow
 from opentoken.stores.sql.dialect import upsert_insert
 from opentoken.stores.sql.engine import read_connection, write_transaction
 from opentoken.stores.sql.schema import Money, usage_ledger, utc_day
+from opentoken.stores.sql.sqlite_appender import SqliteAppender
 
 _t = usage_ledger.c
 _FIELDS = tuple(f.name for f in fields(UsageRecord))
@@ -56,9 +57,19 @@ def _money_sum(column: ColumnElement[Decimal]) -> ColumnElement[Decimal]:
 class SqlLedger:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._appender: SqliteAppender | None = None
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            self._appender = SqliteAppender(engine.url.database, engine.dialect)
+
+    async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
 
     async def append_many(self, records: Sequence[UsageRecord]) -> None:
         if not records:
+            return
+        if self._appender is not None:
+            await self._appender.append(records)
             return
         stmt = upsert_insert(self._engine.dialect.name, usage_ledger).on_conflict_do_nothing(
             index_elements=[_t.request_id]
