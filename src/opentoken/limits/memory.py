@@ -5,6 +5,7 @@ For a single gateway process only; several replicas share counts through ``store
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from opentoken.limits.base import WINDOW_MS, Ask, Outcome
@@ -76,10 +77,23 @@ class _KeyCounters:
     tokens: _Window = field(default_factory=_Window)
     leases: dict[str, int] = field(default_factory=dict)  # admission id -> lease end (ms)
     budgets: dict[str, _Budget] = field(default_factory=dict)  # period tag -> counter
+    # (lease end, admission id), earliest first; an entry is stale once its lease ended or was renewed, so
+    # pruning costs only the leases that expire (not a scan of every lease per admission)
+    expiries: list[tuple[int, str]] = field(default_factory=list)
+
+    def add_lease(self, aid: str, until_ms: int) -> None:
+        self.leases[aid] = until_ms
+        heapq.heappush(self.expiries, (until_ms, aid))
 
     def prune_leases(self, now_ms: int) -> None:
-        for aid in [aid for aid, until in self.leases.items() if until <= now_ms]:
-            self.drop_lease(aid)
+        expiries = self.expiries
+        while expiries and expiries[0][0] <= now_ms:
+            until, aid = heapq.heappop(expiries)
+            if self.leases.get(aid) == until:
+                self.drop_lease(aid)
+        if len(expiries) > 4 * len(self.leases) + 64:  # many stale entries (settled or renewed leases)
+            self.expiries = [(until, aid) for aid, until in self.leases.items()]
+            heapq.heapify(self.expiries)
 
     def drop_lease(self, aid: str) -> None:
         self.leases.pop(aid, None)
@@ -144,9 +158,10 @@ class MemoryCounters:
 
     async def renew(self, asks: list[Ask], now_ms: int, until_ms: int) -> None:
         for ask in asks:
-            leases = self._key(ask.key_id).leases
-            if ask.admission_id in leases:
-                leases[ask.admission_id] = max(leases[ask.admission_id], until_ms)
+            k = self._key(ask.key_id)
+            current = k.leases.get(ask.admission_id)
+            if current is not None and until_ms > current:
+                k.add_lease(ask.admission_id, until_ms)
 
     async def close(self) -> None:
         """Nothing to release; the counters stay usable (several limiters may share one store)."""
@@ -171,7 +186,7 @@ def _take(k: _KeyCounters, budget: _Budget | None, ask: Ask) -> None:
     if ask.tpm is not None:
         k.tokens.add(aid, ask.now_ms, ask.tokens)
     if ask.leased:
-        k.leases[aid] = ask.lease_until_ms
+        k.add_lease(aid, ask.lease_until_ms)
     if budget is not None and ask.budget_nanos is not None:
         budget.reserved += ask.reserve_nanos
         budget.held[aid] = ask.reserve_nanos
