@@ -60,6 +60,9 @@ def _args() -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/opentoken-bench"))
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--no-doc", action="store_true", help="print the report instead of writing docs/")
+    p.add_argument(
+        "--merge", action="store_true", help="keep the other sections of bench/results/MODE.json (with --only)"
+    )
     return p.parse_args()
 
 
@@ -160,6 +163,14 @@ def main() -> None:
             except (RuntimeError, OSError) as e:  # one broken section must not lose the others' figures
                 traceback.print_exc()
                 results["meta"]["notes"].append(f"section {name} failed: {e}")
+    saved = ROOT / "bench" / "results" / f"{cfg.mode}.json"
+    if a.merge and saved.exists():
+        previous = json.loads(saved.read_text())
+        notes = [n for n in previous.get("meta", {}).get("notes", []) if not any(s in n for s in cfg.sections)]
+        rerun = f"{', '.join(cfg.sections)} re-measured {results['meta']['date']} (commit {results['meta']['commit']})"
+        previous.update({k: v for k, v in results.items() if k != "meta"})
+        previous.setdefault("meta", {})["notes"] = [*notes, *results["meta"]["notes"], rerun]
+        results = previous
     out = cfg.work_dir / "results.json"
     out.write_text(json.dumps(results, indent=1))
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
