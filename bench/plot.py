@@ -36,7 +36,7 @@ def _sat(ax: Any, r: dict[str, Any]) -> None:
     for i, (a, b) in enumerate(zip(plain, stream, strict=True)):
         ax.text(i - 0.2, a, f"{a:,.0f}", ha="center", va="bottom", fontsize=7)
         ax.text(i + 0.2, b, f"{b:,.0f}", ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(list(x), names)
+    ax.set_xticks(list(x), names, rotation=20, ha="right", fontsize=8)
     ax.set_yscale("log")
     ax.set_title("Saturation on one core (solid: requests/s, light: streams/s)", fontsize=9)
 
@@ -53,7 +53,7 @@ def _latency(ax: Any, r: dict[str, Any]) -> None:
     ax.set_ylabel("ms")
     ax.set_title("Latency at fixed rates", fontsize=9)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6, ncol=2)
+        ax.legend(fontsize=5, ncol=3, loc="upper left")
 
 
 def _growth(ax: Any, r: dict[str, Any]) -> None:
