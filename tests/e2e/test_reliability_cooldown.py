@@ -8,37 +8,23 @@ gateway, which never saw a failure itself, skips it from its first request on.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis import Redis
-from redis.exceptions import RedisError
 
+from support.redis_fixtures import require_redis
 from support.reliability import USER, Ledger, Sandbox, complete, sdk
 from support.servers import Gateway, free_port, gateway_env, gateway_process, sandbox_process
 
-REDIS_URL = os.environ.get("OPENTOKEN_TEST_REDIS", "redis://127.0.0.1:6379")
 MODEL = "anthropic/claude-opus-4-1"
-
-
-def redis_available() -> None:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except (RedisError, OSError) as e:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"Redis at {REDIS_URL} unavailable: {e} (CI is set: Redis tests must run)")
-        pytest.skip(f"Redis at {REDIS_URL} unavailable: {e}")
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Gateway, Gateway]]:
-    redis_available()
+    redis_url = require_redis()
     run = uuid.uuid4().hex[:8]
     dead, live = f"dead-{run}", f"live-{run}"  # names key the shared state: fresh ones per run
     with sandbox_process() as url:
@@ -47,7 +33,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Ga
             {"name": live, "provider": "anthropic", "base_url": url, "weight": 1},
         ]
         common = {
-            "OPENTOKEN_REDIS_URL": REDIS_URL,
+            "OPENTOKEN_REDIS_URL": redis_url,
             "OPENTOKEN_DEPLOYMENTS": json.dumps([{**d, "models": [MODEL]} for d in deployments]),
             "OPENTOKEN_COOLDOWN_FAILURES": "3",
             "OPENTOKEN_COOLDOWN_SECONDS": "60",
@@ -58,7 +44,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Ga
             gateway_process(gateway_env(dirs[1], url, **common)) as b,
         ):
             yield Sandbox(url), a, b
-        client = Redis.from_url(REDIS_URL)
+        client = Redis.from_url(redis_url)
         try:
             for key in client.scan_iter(match=f"opentoken:deployment:*-{run}:*"):
                 client.delete(key)

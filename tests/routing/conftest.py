@@ -3,29 +3,15 @@ a failure under CI=true. Keys live under a random prefix and are deleted afterwa
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from redis import Redis as SyncRedis
-from redis.exceptions import RedisError
 
-REDIS_URL = os.environ.get("OPENTOKEN_TEST_REDIS", "redis://127.0.0.1:6379")
+from support.redis_fixtures import redis_url
 
-
-@pytest.fixture
-def redis_url() -> str:
-    client = SyncRedis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except (RedisError, OSError) as e:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"Redis at {REDIS_URL} unavailable: {e} (CI is set: Redis tests must run)")
-        pytest.skip(f"Redis at {REDIS_URL} unavailable: {e}")
-    finally:
-        client.close()
-    return REDIS_URL
+__all__ = ["redis_url"]
 
 
 @pytest.fixture

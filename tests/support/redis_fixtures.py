@@ -21,9 +21,8 @@ def redis_prefix() -> str:
     return f"ottest-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def redis_url() -> str:
-    """The test Redis URL, once the server answers (a synchronous PING, so async fixtures can use it lazily)."""
+def require_redis() -> str:
+    """The test Redis URL once the server answers; skip locally (fail under CI=true) when it does not."""
     client = SyncRedis.from_url(REDIS_URL, socket_connect_timeout=3)
     try:
         client.ping()
@@ -34,6 +33,12 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis URL (a synchronous PING, so async fixtures can use it lazily)."""
+    return require_redis()
 
 
 @pytest.fixture(scope="session")
