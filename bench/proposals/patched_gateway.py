@@ -1,11 +1,9 @@
 """The gateway with the proposed hot-path changes applied by patching, to measure them before they are made.
 
-    OPENTOKEN_... python -m bench.proposals.patched_gateway --port 8001 --patches ledger,client,frames
+    OPENTOKEN_... python -m bench.proposals.patched_gateway --port 8001 --patches client,frames
 
 Patches (each one stands for a change proposed in docs/benchmarks.md, "What would close the gaps"):
 
-- ``ledger``: usage rows go to SQLite through one plain ``sqlite3`` connection on one writer thread (one
-  ``executemany`` per group commit) instead of SQLAlchemy Core over aiosqlite.
 - ``client``: the upstream client is the prototype in ``bench.proposals.h1client`` (asyncio protocol +
   httptools) instead of aiohttp's ``ClientSession``.
 - ``frames``: a stream's frames are sent one write per upstream network read (all the events that read
@@ -21,63 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
-import os
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import fields
-from datetime import UTC
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
 
-PATCHES = ("ledger", "client", "frames")
+PATCHES = ("client", "frames")  # the former ``ledger`` patch is now opentoken.stores.sql.sqlite_appender
 EXTRA = ("gc",)  # measured on demand, not part of the default set
-
-
-def patch_ledger(database_url: str) -> None:
-    from opentoken.stores.base import UsageRecord
-    from opentoken.stores.sql import ledger
-
-    names = [f.name for f in fields(UsageRecord)]
-    money = {i for i, n in enumerate(names) if n.startswith("cost")}
-    when = names.index("created_at")
-    sql = (
-        f"INSERT INTO usage_ledger ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-        " ON CONFLICT (request_id) DO NOTHING"
-    )
-    path = database_url.removeprefix("sqlite:///")
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ledger")
-    conns: list[sqlite3.Connection] = []
-
-    def row(rec: UsageRecord) -> tuple[Any, ...]:
-        values = [getattr(rec, n) for n in names]
-        for i in money:
-            values[i] = int(values[i].scaleb(9))  # whole nano-dollars, as the Money column stores them
-        values[when] = values[when].astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-        return tuple(values)
-
-    def write(rows: list[tuple[Any, ...]]) -> None:
-        if not conns:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-                conn.execute(f"PRAGMA {pragma}")
-            conns.append(conn)
-        conns[0].execute("BEGIN IMMEDIATE")
-        try:
-            conns[0].executemany(sql, rows)
-        except sqlite3.Error:
-            conns[0].execute("ROLLBACK")
-            raise
-        conns[0].execute("COMMIT")
-
-    async def append_many(self: Any, records: Sequence[UsageRecord]) -> None:
-        if records:
-            await asyncio.get_running_loop().run_in_executor(pool, write, [row(r) for r in records])
-
-    ledger.SqlLedger.append_many = append_many
 
 
 class _Content:
@@ -231,8 +181,6 @@ def main() -> None:
     chosen = {p for p in args.patches.split(",") if p}
     if chosen - set(PATCHES) - set(EXTRA):
         raise SystemExit(f"unknown patches: {', '.join(sorted(chosen - set(PATCHES) - set(EXTRA)))}")
-    if "ledger" in chosen:
-        patch_ledger(os.environ["OPENTOKEN_DATABASE_URL"])
     if "client" in chosen:
         patch_client()
     if "frames" in chosen:
