@@ -1,17 +1,14 @@
 """Fixtures for the sandbox tests: an in-process sandbox on 127.0.0.1, a small client, the recorded corpus.
 
-The corpus is looked up in ``$OPENTOKEN_UPSTREAM_FIXTURES``, then ``tests/sandbox/fixtures`` (the copies the
-tests use), then ``/work/shared/fixtures/upstream``.
+The corpus is the repository's copy in ``tests/fixtures/upstream`` (``support.fixtures.load_upstream``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,21 +17,10 @@ from multidict import CIMultiDict
 
 from opentoken.sandbox.app import running_sandbox
 from opentoken.sandbox.config import SandboxConfig
+from support.fixtures import load_upstream
 
 ANTHROPIC_HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
 GEMINI_HEADERS = {"x-goog-api-key": "test-key"}
-_ROOTS = [
-    Path(os.environ["OPENTOKEN_UPSTREAM_FIXTURES"]) if "OPENTOKEN_UPSTREAM_FIXTURES" in os.environ else None,
-    Path(__file__).resolve().parent / "fixtures",
-    Path("/work/shared/fixtures/upstream"),
-]
-
-
-def load_upstream(name: str) -> dict[str, Any]:
-    for root in _ROOTS:
-        if root is not None and (root / name).is_file():
-            return json.loads((root / name).read_text())
-    raise FileNotFoundError(name)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Validate what the gateway emits against the official OpenAI schemas (shared/fixtures/openai).
+"""Validate what the gateway emits against the official OpenAI schemas (tests/fixtures/openai).
 
 The document still uses OpenAPI 3.0 ``nullable: true``; every such node is rewritten to
 ``anyOf: [node, {type: null}]`` before validating with a Draft 2020-12 validator.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "openai" / "chat-completions.openapi.json"
+from support.fixtures import OPENAI
+
+SPEC = OPENAI / "chat-completions.openapi.json"
 
 
 def _denull(node: Any) -> Any:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from opentoken.providers.base import SSEEvent
 from opentoken.upstream.sse import SSEParser
+from support.fixtures import UPSTREAM
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "upstream"
+SHARED = UPSTREAM
 
 
 def feed_in_pieces(raw: bytes, size: int) -> list[SSEEvent]:

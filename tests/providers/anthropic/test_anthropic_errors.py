@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from opentoken.core.errors import (
 )
 from opentoken.providers.anthropic import PROVIDER, wire
 from opentoken.providers.anthropic.errors import stream_error
+from support.fixtures import ANTHROPIC
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ANTHROPIC
 
 # file -> (class, OpenAI-facing status, text the message must contain, retryable)
 EXPECTED: dict[str, tuple[type[GatewayError], int, str, bool]] = {

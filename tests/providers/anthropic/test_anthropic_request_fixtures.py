@@ -14,7 +14,6 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +34,9 @@ from opentoken.core.chat import (
 from opentoken.core.fold import fold_events
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.base import SSEEvent
+from support.fixtures import ANTHROPIC
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ANTHROPIC
 CATALOG = load_catalog()
 
 

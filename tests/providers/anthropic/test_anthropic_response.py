@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ from opentoken.core.errors import UpstreamOverloaded, UpstreamProtocolError
 from opentoken.core.result import Usage
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.response import FINISH_REASONS, finish_reason, parse_response
+from support.fixtures import ANTHROPIC
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ANTHROPIC
 
 
 def _fixture(name: str) -> dict[str, Any]:

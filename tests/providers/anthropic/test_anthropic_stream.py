@@ -7,7 +7,6 @@ non-stream message rebuilt from the same raw events by an independent reconstruc
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +34,9 @@ from opentoken.core.result import (
 )
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.base import SSEEvent
+from support.fixtures import ANTHROPIC
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ANTHROPIC
 
 
 def sse_events(text: str) -> list[SSEEvent]:

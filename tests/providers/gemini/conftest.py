@@ -1,14 +1,12 @@
 """Shared helpers for the Gemini adapter tests: the recorded fixture corpus, SSE splitting, the catalog.
 
-The corpus is looked up in ``$OPENTOKEN_UPSTREAM_FIXTURES/gemini``, then ``tests/fixtures/upstream/gemini``
-in the repository, then ``/work/shared/fixtures/upstream/gemini``.
+The corpus is the repository's copy in ``tests/fixtures/upstream/gemini``.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -19,19 +17,11 @@ import pytest
 from opentoken.catalog.model import ModelInfo
 from opentoken.catalog.registry import load_catalog
 from opentoken.providers.base import SSEEvent
-
-_CANDIDATES = [
-    Path(os.environ["OPENTOKEN_UPSTREAM_FIXTURES"]) / "gemini" if "OPENTOKEN_UPSTREAM_FIXTURES" in os.environ else None,
-    Path(__file__).resolve().parents[2] / "fixtures" / "upstream" / "gemini",
-    Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "upstream" / "gemini",
-]
+from support.fixtures import GEMINI
 
 
 def _fixture_dir() -> Path:
-    for path in _CANDIDATES:
-        if path is not None and path.is_dir():
-            return path
-    raise FileNotFoundError("Gemini upstream fixtures not found; set OPENTOKEN_UPSTREAM_FIXTURES")
+    return GEMINI
 
 
 def split_sse(body_text: str) -> list[SSEEvent]:
