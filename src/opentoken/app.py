@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,15 +25,14 @@ from opentoken.metering.writer import LedgerWriter
 from opentoken.pipeline import Pipeline
 from opentoken.providers.base import Provider
 from opentoken.providers.registry import all_providers
-from opentoken.routing.cooldown import open_cooldowns
-from opentoken.routing.pool import DeploymentPool, configured_deployments
+from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
-from opentoken.sandbox.app import running_sandbox
-from opentoken.settings import Settings, provider_settings
-from opentoken.stores.factory import open_stores
+from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings
+from opentoken.stores.factory import open_cooldowns, open_stores
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
+from opentoken_sandbox.app import running_sandbox
 
 log = logging.getLogger("opentoken")
 SANDBOX_KEY = "sandbox-key"
@@ -49,6 +48,46 @@ def _banner(names: list[str], url: str) -> None:
         url,
         line,
     )
+
+
+class DeploymentConfigError(ValueError):
+    """A configured deployment cannot be used (raised at start-up, never on a request)."""
+
+
+def configured_deployments(
+    configs: Sequence[DeploymentConfig], providers: Mapping[str, Provider], env: Mapping[str, str] | None = None
+) -> list[Deployment]:
+    """Turn ``settings.deployments`` into deployments, resolving each key from its environment variable."""
+    out: list[Deployment] = []
+    for i, cfg in enumerate(configs):
+        name = cfg.name or f"{cfg.provider}-{i + 1}"
+        provider = providers.get(cfg.provider)
+        if provider is None:
+            raise DeploymentConfigError(
+                f"deployment {name}: unknown provider {cfg.provider!r} (one of {sorted(providers)})"
+            )
+        if cfg.api_key_env:
+            key = env_value(cfg.api_key_env, env)
+            where = cfg.api_key_env
+        else:
+            key = provider_settings(provider.name, provider.key_env_vars, env=env).api_key
+            where = " or ".join(provider.key_env_vars)
+        if not key:
+            raise DeploymentConfigError(f"deployment {name}: no API key in {where}")
+        out.append(
+            Deployment(
+                name=name,
+                provider=provider,
+                base_url=cfg.base_url or provider.default_base_url,
+                api_key=key,
+                weight=cfg.weight,
+                models=tuple(cfg.models),
+            )
+        )
+    names = [d.name for d in out]
+    if len(set(names)) != len(names):
+        raise DeploymentConfigError(f"deployment names must be unique: {names}")
+    return out
 
 
 async def _deployments(

@@ -79,8 +79,8 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--tokens-per-second", default=0.0, type=float, show_default=True, help="Stream pacing (0 = none).")
 def sandbox(host: str, port: int, latency_ms: float, tokens_per_second: float) -> None:
     """Run the simulated Anthropic and Gemini APIs (for tests, benchmarks and trying things out)."""
-    from opentoken.sandbox.app import serve as serve_sandbox
-    from opentoken.sandbox.config import SandboxConfig
+    from opentoken_sandbox.app import serve as serve_sandbox
+    from opentoken_sandbox.config import SandboxConfig
 
     serve_sandbox(host, port, SandboxConfig(latency_ms=latency_ms, tokens_per_second=tokens_per_second))
 

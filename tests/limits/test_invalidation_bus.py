@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from redis.asyncio import Redis
 
-from opentoken.limits.invalidation import ALL_KEYS, MemoryBus
+from opentoken.stores.base import ALL_KEYS
+from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.redis.bus import RedisBus
 from opentoken.stores.redis.client import redis_client
 

@@ -13,12 +13,14 @@ from decimal import Decimal
 
 import pytest
 
-from opentoken.catalog.model import ModelInfo, Prices
+from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import QuotaExceeded, RateLimited
-from opentoken.limits.base import Admission, CounterStore
+from opentoken.core.money import Prices
+from opentoken.limits.base import Admission
 from opentoken.limits.limiter import KeyLimiter
-from opentoken.limits.memory import MemoryCounters
 from opentoken.stores.base import ApiKey
+from opentoken.stores.counters import CounterStore
+from opentoken.stores.memory.counters import MemoryCounters
 from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.counters import RedisCounters
 

@@ -9,15 +9,17 @@ from decimal import Decimal
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from opentoken.catalog.model import ModelInfo, Prices
+from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import Overloaded, RateLimited
-from opentoken.limits.base import Ask, Outcome, format_reset, nanos_down, nanos_up, rate_limit_headers, usd
+from opentoken.core.money import Prices
+from opentoken.limits.base import format_reset, nanos_down, nanos_up, rate_limit_headers, usd
 from opentoken.limits.factory import close_limits, open_limits
-from opentoken.limits.invalidation import MemoryBus
 from opentoken.limits.limiter import KeyLimiter
-from opentoken.limits.memory import MemoryCounters
 from opentoken.limits.periods import current_period
 from opentoken.stores.base import ApiKey
+from opentoken.stores.counters import Ask, Outcome
+from opentoken.stores.memory.bus import MemoryBus
+from opentoken.stores.memory.counters import MemoryCounters
 from opentoken.stores.redis.bus import RedisBus
 
 NOW = datetime(2025, 6, 11, 15, 30, tzinfo=UTC)  # Wednesday

@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from opentoken.routing.cooldown import Cooldowns, MemoryCooldowns, RedisCooldowns, open_cooldowns
+from opentoken.stores.counters import Cooldowns
+from opentoken.stores.factory import open_cooldowns
+from opentoken.stores.memory.cooldowns import MemoryCooldowns
+from opentoken.stores.redis.cooldowns import RedisCooldowns
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
+from opentoken.app import DeploymentConfigError, configured_deployments
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import ModelNotFound
 from opentoken.providers.registry import all_providers
-from opentoken.routing.pool import DeploymentConfigError, DeploymentPool, configured_deployments
+from opentoken.routing.pool import DeploymentPool
 from opentoken.settings import DeploymentConfig, Settings
 from opentoken.upstream.client import Deployment
 

@@ -22,10 +22,10 @@ from opentoken.core.errors import (
     UpstreamTimeout,
 )
 from opentoken.providers.registry import all_providers
-from opentoken.routing.cooldown import MemoryCooldowns
 from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
+from opentoken.stores.memory.cooldowns import MemoryCooldowns
 from opentoken.upstream.client import Deployment
 
 CATALOG = load_catalog()

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
-from opentoken.sandbox.app import running_sandbox
-from opentoken.sandbox.config import SandboxConfig
+from opentoken_sandbox.app import running_sandbox
+from opentoken_sandbox.config import SandboxConfig
 from support.fixtures import load_upstream
 
 ANTHROPIC_HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}

@@ -201,7 +201,7 @@ async def test_tampered_thinking_is_rejected(sbx) -> None:
 
 
 async def test_signature_from_another_secret_is_rejected(start_sbx) -> None:
-    from opentoken.sandbox.config import SandboxConfig
+    from opentoken_sandbox.config import SandboxConfig
 
     first = await start_sbx(SandboxConfig(signing_secret=b"one"))
     second = await start_sbx(SandboxConfig(signing_secret=b"two"))

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from opentoken.sandbox.config import SandboxConfig
+from opentoken_sandbox.config import SandboxConfig
 
 FAULT = "x-sandbox-fault"
 A_HEADERS = {"x-api-key": "secret-key", "anthropic-version": "2023-06-01"}
@@ -201,7 +201,7 @@ async def test_health_and_cache_reset(sbx) -> None:
 
 
 def test_serve_prints_its_address() -> None:
-    code = "from opentoken.sandbox.app import serve; serve('127.0.0.1', 0)"
+    code = "from opentoken_sandbox.app import serve; serve('127.0.0.1', 0)"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

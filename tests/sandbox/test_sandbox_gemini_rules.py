@@ -278,7 +278,7 @@ async def test_recorded_requests_are_accepted(sbx, upstream) -> None:
 
 
 async def test_foreign_signatures_can_be_refused(start_sbx, upstream) -> None:
-    from opentoken.sandbox.config import SandboxConfig
+    from opentoken_sandbox.config import SandboxConfig
 
     strict = await start_sbx(SandboxConfig(accept_foreign_signatures=False))
     recorded = upstream("gemini/nonstream_function_response_followup.json")["request"]

@@ -7,9 +7,9 @@ import base64
 import jsonschema
 import pytest
 
-from opentoken.sandbox.faults import FaultQueue, FaultSpec, FaultSyntaxError, fault_in_text, parse_fault
-from opentoken.sandbox.prompt_cache import PrefixCache, Segment
-from opentoken.sandbox.scenario import (
+from opentoken_sandbox.faults import FaultQueue, FaultSpec, FaultSyntaxError, fault_in_text, parse_fault
+from opentoken_sandbox.prompt_cache import PrefixCache, Segment
+from opentoken_sandbox.scenario import (
     Finish,
     Prompt,
     ToolChoice,
@@ -18,9 +18,9 @@ from opentoken.sandbox.scenario import (
     complete,
     plan_reply,
 )
-from opentoken.sandbox.schema_values import value_for
-from opentoken.sandbox.signing import Check, Signer
-from opentoken.sandbox.tokens import count_text, group, pieces
+from opentoken_sandbox.schema_values import value_for
+from opentoken_sandbox.signing import Check, Signer
+from opentoken_sandbox.tokens import count_text, group, pieces
 
 WEATHER = ToolSpec(
     "get_weather",

@@ -8,8 +8,8 @@ from typing import Literal
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
+from opentoken.core.money import Cost
 from opentoken.core.result import ChatResult, Choice, TokenLogprob, Usage
-from opentoken.metering.cost import Cost
 
 ENCODER = msgspec.json.Encoder(decimal_format="number")
 

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Literal
 
+from opentoken.core.money import Prices
+
 ReasoningStyle = Literal["none", "budget", "level", "adaptive"]
-
-
-@dataclass(frozen=True, slots=True)
-class Prices:
-    """USD per million tokens."""
-
-    input: Decimal
-    output: Decimal
-    cache_read: Decimal = Decimal(0)
-    cache_write: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from opentoken.catalog.model import Capabilities, ModelInfo, Prices, ReasoningSpec, Timeouts
+from opentoken.catalog.model import Capabilities, ModelInfo, ReasoningSpec, Timeouts
 from opentoken.core.errors import ModelNotFound
+from opentoken.core.money import Prices
 
 DEFAULT_TIMEOUTS = Timeouts()
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, ImagePart
-from opentoken.metering.cost import worst_case_cost
+from opentoken.core.money import worst_case_cost
 
 BYTES_PER_TOKEN = 3
 URL_IMAGE_TOKENS = 2_000

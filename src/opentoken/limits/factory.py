@@ -1,16 +1,14 @@
-"""Build the limiter and the key-change bus for one process: in memory, or on Redis for many replicas."""
+"""Build the limiter and the key-change bus for one process, over the counters ``stores.factory`` opens."""
 
 from __future__ import annotations
 
 import time
 
 from opentoken.limits.base import Limiter
-from opentoken.limits.invalidation import InvalidationBus, MemoryBus
 from opentoken.limits.limiter import DEFAULT_LEASE_SECONDS, Clock, KeyLimiter, SpendSource
-from opentoken.limits.memory import MemoryCounters
-from opentoken.stores.redis.bus import RedisBus
-from opentoken.stores.redis.client import redis_client
-from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
+from opentoken.stores.base import InvalidationBus
+from opentoken.stores.factory import open_counters
+from opentoken.stores.redis.counters import DEFAULT_PREFIX
 
 
 async def open_limits(
@@ -22,17 +20,9 @@ async def open_limits(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> tuple[Limiter, InvalidationBus]:
     """Without ``redis_url``: counters and bus in this process (one replica only). With it: shared
-    counters and a pub/sub bus on Redis, after checking that Redis answers (start-up fails fast)."""
-    if redis_url is None:
-        return KeyLimiter(MemoryCounters(), spend_source, clock, lease_seconds=lease_seconds), MemoryBus()
-    client = redis_client(redis_url)
-    try:
-        await client.ping()
-    except BaseException:
-        await client.aclose()
-        raise
-    limiter = KeyLimiter(RedisCounters(client, prefix), spend_source, clock, lease_seconds=lease_seconds)
-    return limiter, RedisBus.from_url(redis_url, prefix)
+    counters and a pub/sub bus on Redis (start-up fails fast when Redis does not answer)."""
+    counters, bus = await open_counters(redis_url, prefix)
+    return KeyLimiter(counters, spend_source, clock, lease_seconds=lease_seconds), bus
 
 
 async def close_limits(limiter: Limiter, bus: InvalidationBus) -> None:

@@ -23,11 +23,9 @@ from decimal import Decimal
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import GatewayError, Overloaded, QuotaExceeded, RateLimited
+from opentoken.core.money import worst_case_cost
 from opentoken.limits.base import (
     Admission,
-    Ask,
-    CounterStore,
-    Outcome,
     format_reset,
     nanos_down,
     nanos_up,
@@ -35,8 +33,8 @@ from opentoken.limits.base import (
     usd,
 )
 from opentoken.limits.periods import Period, current_period
-from opentoken.metering.cost import worst_case_cost
 from opentoken.stores.base import ApiKey
+from opentoken.stores.counters import Ask, CounterStore, Outcome
 
 log = logging.getLogger(__name__)
 

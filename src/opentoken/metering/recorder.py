@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from opentoken.catalog.model import ModelInfo
+from opentoken.core.money import Cost, cost_of
 from opentoken.core.result import Usage
 from opentoken.limits.base import Admission
-from opentoken.metering.cost import Cost, cost_of
 from opentoken.metering.writer import LedgerWriter
 from opentoken.stores.base import ApiKey, UsageRecord
 

@@ -16,49 +16,7 @@ from dataclasses import dataclass
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import ModelNotFound
-from opentoken.providers.base import Provider
-from opentoken.settings import DeploymentConfig, env_value, provider_settings
 from opentoken.upstream.client import Deployment
-
-
-class DeploymentConfigError(ValueError):
-    """A configured deployment cannot be used (raised at start-up, never on a request)."""
-
-
-def configured_deployments(
-    configs: Sequence[DeploymentConfig], providers: Mapping[str, Provider], env: Mapping[str, str] | None = None
-) -> list[Deployment]:
-    """Turn ``settings.deployments`` into deployments, resolving each key from its environment variable."""
-    out: list[Deployment] = []
-    for i, cfg in enumerate(configs):
-        name = cfg.name or f"{cfg.provider}-{i + 1}"
-        provider = providers.get(cfg.provider)
-        if provider is None:
-            raise DeploymentConfigError(
-                f"deployment {name}: unknown provider {cfg.provider!r} (one of {sorted(providers)})"
-            )
-        if cfg.api_key_env:
-            key = env_value(cfg.api_key_env, env)
-            where = cfg.api_key_env
-        else:
-            key = provider_settings(provider.name, provider.key_env_vars, env=env).api_key
-            where = " or ".join(provider.key_env_vars)
-        if not key:
-            raise DeploymentConfigError(f"deployment {name}: no API key in {where}")
-        out.append(
-            Deployment(
-                name=name,
-                provider=provider,
-                base_url=cfg.base_url or provider.default_base_url,
-                api_key=key,
-                weight=cfg.weight,
-                models=tuple(cfg.models),
-            )
-        )
-    names = [d.name for d in out]
-    if len(set(names)) != len(names):
-        raise DeploymentConfigError(f"deployment names must be unique: {names}")
-    return out
 
 
 @dataclass(slots=True)

@@ -27,9 +27,9 @@ from typing import Generic, TypeVar
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import GatewayError, ModelNotFound, UpstreamTimeout
-from opentoken.routing.cooldown import HEALTHY, Cooldowns, Health
 from opentoken.routing.pool import DeploymentPool, Lease
 from opentoken.routing.retry import RetryPolicy, falls_back, retries
+from opentoken.stores.counters import HEALTHY, Cooldowns, Health
 from opentoken.upstream.client import Deployment
 
 log = logging.getLogger(__name__)

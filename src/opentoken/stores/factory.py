@@ -1,4 +1,5 @@
-"""Open the stores named by a database URL: ``memory://``, ``sqlite:///PATH`` or ``postgresql://...``."""
+"""Open the stores: the database ones named by a URL (``memory://``, ``sqlite:///PATH`` or
+``postgresql://...``), and the shared counters, bus and cooldowns (in memory, or on Redis for replicas)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from opentoken.stores.base import KeyStore, Ledger, ReplayStore
+from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore
+from opentoken.stores.counters import Cooldowns, CounterStore
 from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore
+from opentoken.stores.memory.bus import MemoryBus
+from opentoken.stores.memory.cooldowns import MemoryCooldowns
+from opentoken.stores.memory.counters import MemoryCounters
+from opentoken.stores.redis.bus import RedisBus
+from opentoken.stores.redis.client import redis_client
+from opentoken.stores.redis.cooldowns import RedisCooldowns
+from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
 from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore
 from opentoken.stores.sql.engine import create_engine, parse_database_url
 from opentoken.stores.sql.migrate import check_current, upgrade
@@ -75,3 +84,23 @@ async def run_migrations(database_url: str) -> str:
         return await upgrade(engine, db.schema)
     finally:
         await engine.dispose()
+
+
+async def open_counters(redis_url: str | None, prefix: str = DEFAULT_PREFIX) -> tuple[CounterStore, InvalidationBus]:
+    """Without ``redis_url``: counters and key-change bus in this process (one replica only). With it:
+    shared counters and a pub/sub bus on Redis, after checking that Redis answers (start-up fails fast)."""
+    if redis_url is None:
+        return MemoryCounters(), MemoryBus()
+    client = redis_client(redis_url)
+    try:
+        await client.ping()
+    except BaseException:
+        await client.aclose()
+        raise
+    return RedisCounters(client, prefix), RedisBus.from_url(redis_url, prefix)
+
+
+def open_cooldowns(redis_url: str | None, failures: int, seconds: float) -> Cooldowns:
+    if redis_url:
+        return RedisCooldowns.from_url(redis_url, failures, seconds)
+    return MemoryCooldowns(failures, seconds)

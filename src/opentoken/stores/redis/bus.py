@@ -19,7 +19,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from opentoken.limits.invalidation import ALL_KEYS, KeyChanged
+from opentoken.stores.base import ALL_KEYS, KeyChanged
 from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.counters import DEFAULT_PREFIX
 

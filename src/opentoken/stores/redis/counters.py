@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from opentoken.core.errors import Overloaded
-from opentoken.limits.base import WINDOW_MS, Ask, Outcome, Verdict
+from opentoken.stores.counters import WINDOW_MS, Ask, Outcome, Verdict
 from opentoken.stores.redis import scripts
 from opentoken.stores.redis.client import redis_client
 

@@ -16,8 +16,6 @@ key expiries are relative (PEXPIRE) so they do not depend on Redis's clock agree
 
 from __future__ import annotations
 
-KEY_NAMES = ("req", "tok", "tokn", "toksum", "lease", "held", "budget")
-
 _COMMON = """
 local REQ, TOK, TOKN, TOKSUM, LEASE, HELD, BUDGET = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from opentoken.sandbox.gemini.render import (
+from opentoken_sandbox.gemini.render import (
     Candidate,
     GeminiReply,
     blocked_body,
@@ -23,9 +23,9 @@ from opentoken.sandbox.gemini.render import (
     totals,
     usage_metadata,
 )
-from opentoken.sandbox.scenario import Finish
-from opentoken.sandbox.streaming import Frame
-from opentoken.sandbox.tokens import group
+from opentoken_sandbox.scenario import Finish
+from opentoken_sandbox.streaming import Frame
+from opentoken_sandbox.tokens import group
 
 _TEXT_GROUPS = (6, 11, 8)
 _THOUGHT_GROUPS = (12, 9)

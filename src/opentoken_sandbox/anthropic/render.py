@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from opentoken.sandbox.anthropic.conversation import REDACTED_KIND, THINKING_KIND
-from opentoken.sandbox.anthropic.errors import random_id
-from opentoken.sandbox.anthropic.parse import MessagesCall
-from opentoken.sandbox.prompt_cache import CacheUsage
-from opentoken.sandbox.scenario import Completion, Finish
-from opentoken.sandbox.signing import Signer
+from opentoken_sandbox.anthropic.conversation import REDACTED_KIND, THINKING_KIND
+from opentoken_sandbox.anthropic.errors import random_id
+from opentoken_sandbox.anthropic.parse import MessagesCall
+from opentoken_sandbox.prompt_cache import CacheUsage
+from opentoken_sandbox.scenario import Completion, Finish
+from opentoken_sandbox.signing import Signer
 
 _STOP_REASONS = {
     Finish.END: "end_turn",

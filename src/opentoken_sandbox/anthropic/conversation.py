@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentoken.sandbox.anthropic.errors import invalid
-from opentoken.sandbox.signing import Check, Signer
+from opentoken_sandbox.anthropic.errors import invalid
+from opentoken_sandbox.signing import Check, Signer
 
 THINKING_KIND = "anthropic.thinking"
 REDACTED_KIND = "anthropic.redacted"

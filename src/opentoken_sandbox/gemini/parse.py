@@ -7,12 +7,12 @@ from typing import Any
 
 import orjson
 
-from opentoken.sandbox.gemini.models import GeminiModel
-from opentoken.sandbox.gemini.payload import get
-from opentoken.sandbox.gemini.validate import declarations, parts_of, role_of
-from opentoken.sandbox.prompt_cache import Segment
-from opentoken.sandbox.scenario import Prompt, ToolChoice, ToolOutcome, ToolSpec
-from opentoken.sandbox.tokens import IMAGE_TOKENS, count_text
+from opentoken_sandbox.gemini.models import GeminiModel
+from opentoken_sandbox.gemini.payload import get
+from opentoken_sandbox.gemini.validate import declarations, parts_of, role_of
+from opentoken_sandbox.prompt_cache import Segment
+from opentoken_sandbox.scenario import Prompt, ToolChoice, ToolOutcome, ToolSpec
+from opentoken_sandbox.tokens import IMAGE_TOKENS, count_text
 
 _CONTENT_OVERHEAD = 1
 _EMPTY_OBJECT = {"type": "object", "properties": {}}

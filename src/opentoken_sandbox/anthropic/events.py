@@ -14,15 +14,15 @@ from typing import Any
 
 import orjson
 
-from opentoken.sandbox.anthropic.render import (
+from opentoken_sandbox.anthropic.render import (
     Reply,
     delta_usage,
     message_head,
     tool_json,
     usage,
 )
-from opentoken.sandbox.streaming import Frame
-from opentoken.sandbox.tokens import count_text, group, split_string
+from opentoken_sandbox.streaming import Frame
+from opentoken_sandbox.tokens import count_text, group, split_string
 
 _TEXT_GROUPS = (2, 5, 1, 4, 3, 6)
 _THINKING_GROUPS = (4, 9, 6)

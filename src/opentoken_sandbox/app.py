@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from opentoken.sandbox import control
-from opentoken.sandbox.anthropic.handler import messages
-from opentoken.sandbox.config import SandboxConfig
-from opentoken.sandbox.gemini.handler import models_action
-from opentoken.sandbox.state import STATE, SandboxState
+from opentoken_sandbox import control
+from opentoken_sandbox.anthropic.handler import messages
+from opentoken_sandbox.config import SandboxConfig
+from opentoken_sandbox.gemini.handler import models_action
+from opentoken_sandbox.state import STATE, SandboxState
 
 _MAX_BODY = 40 * 1024 * 1024
 

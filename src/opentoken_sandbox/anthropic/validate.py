@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from opentoken.sandbox.anthropic.errors import AnthropicError, invalid
+from opentoken_sandbox.anthropic.errors import AnthropicError, invalid
 
 INVALID_KEY = "invalid-key"
 _DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"

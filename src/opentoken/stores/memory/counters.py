@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from opentoken.limits.base import WINDOW_MS, Ask, Outcome
+from opentoken.stores.counters import WINDOW_MS, Ask, Outcome
 
 
 @dataclass(slots=True)

@@ -5,8 +5,8 @@ The sandbox is an independent implementation of the providers' side of the wire 
 deterministically from the prompt, streams with the recorded event framing, counts tokens, simulates prompt
 caching, signs and verifies thinking / thought signatures, and injects faults.
 
-Entry points: ``opentoken.sandbox.config.SandboxConfig`` and, in ``opentoken.sandbox.app``, ``build_app``,
-``serve`` and ``running_sandbox``. Control endpoints are described in ``opentoken.sandbox.control``.
+Entry points: ``opentoken_sandbox.config.SandboxConfig`` and, in ``opentoken_sandbox.app``, ``build_app``,
+``serve`` and ``running_sandbox``. Control endpoints are described in ``opentoken_sandbox.control``.
 
 Prompt markers (in the last user text): ``[[max_tokens]]`` ``[[refusal]]`` ``[[safety]]`` ``[[blocked]]``
 ``[[stop:XYZ]]`` ``[[json]]`` ``[[redacted_thinking]]`` and ``[[fault:...]]`` (see ``scenario`` and

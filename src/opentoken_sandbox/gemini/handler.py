@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from opentoken.sandbox.faults import FaultSpec, FaultSyntaxError
-from opentoken.sandbox.gemini import validate
-from opentoken.sandbox.gemini.chunks import stream_frames
-from opentoken.sandbox.gemini.errors import (
+from opentoken_sandbox.faults import FaultSpec, FaultSyntaxError
+from opentoken_sandbox.gemini import validate
+from opentoken_sandbox.gemini.chunks import stream_frames
+from opentoken_sandbox.gemini.errors import (
     CONTENT_TYPE,
     GeminiError,
     api_key_invalid,
@@ -21,14 +21,14 @@ from opentoken.sandbox.gemini.errors import (
     model_not_found,
     stream_error_frame,
 )
-from opentoken.sandbox.gemini.models import GeminiModel
-from opentoken.sandbox.gemini.parse import GenerateCall, parse_call
-from opentoken.sandbox.gemini.payload import check_payload
-from opentoken.sandbox.gemini.render import build_reply, response_body
-from opentoken.sandbox.gemini.signatures import check_signatures
-from opentoken.sandbox.scenario import Completion, complete, plan_reply
-from opentoken.sandbox.state import STATE, LoggedRequest, SandboxState
-from opentoken.sandbox.streaming import drop, send_stream, wait_first_byte, wait_generation
+from opentoken_sandbox.gemini.models import GeminiModel
+from opentoken_sandbox.gemini.parse import GenerateCall, parse_call
+from opentoken_sandbox.gemini.payload import check_payload
+from opentoken_sandbox.gemini.render import build_reply, response_body
+from opentoken_sandbox.gemini.signatures import check_signatures
+from opentoken_sandbox.scenario import Completion, complete, plan_reply
+from opentoken_sandbox.state import STATE, LoggedRequest, SandboxState
+from opentoken_sandbox.streaming import drop, send_stream, wait_first_byte, wait_generation
 
 PROVIDER = "google"
 INVALID_KEY = "invalid-key"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opentoken.sandbox.gemini.errors import payload_errors
-from opentoken.sandbox.gemini.schema import check_schema, snake, spellings, unknown
+from opentoken_sandbox.gemini.errors import payload_errors
+from opentoken_sandbox.gemini.schema import check_schema, snake, spellings, unknown
 
 Problems = list[tuple[str, str]]
 

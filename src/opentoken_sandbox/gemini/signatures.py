@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentoken.sandbox.gemini.errors import invalid
-from opentoken.sandbox.gemini.models import GeminiModel
-from opentoken.sandbox.gemini.payload import get
-from opentoken.sandbox.gemini.validate import parts_of, role_of
-from opentoken.sandbox.signing import GEMINI_DUMMY_SIGNATURE, Check, Signer
+from opentoken_sandbox.gemini.errors import invalid
+from opentoken_sandbox.gemini.models import GeminiModel
+from opentoken_sandbox.gemini.payload import get
+from opentoken_sandbox.gemini.validate import parts_of, role_of
+from opentoken_sandbox.signing import GEMINI_DUMMY_SIGNATURE, Check, Signer
 
 CALL_KIND = "gemini.function_call"
 TEXT_KIND = "gemini.text"

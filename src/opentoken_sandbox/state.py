@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from opentoken.sandbox.config import SandboxConfig
-from opentoken.sandbox.faults import FAULT_HEADER, FaultQueue, FaultSpec, fault_in_text, parse_fault
-from opentoken.sandbox.prompt_cache import PrefixCache
-from opentoken.sandbox.signing import Signer
+from opentoken_sandbox.config import SandboxConfig
+from opentoken_sandbox.faults import FAULT_HEADER, FaultQueue, FaultSpec, fault_in_text, parse_fault
+from opentoken_sandbox.prompt_cache import PrefixCache
+from opentoken_sandbox.signing import Signer
 
 SECRET_HEADERS = frozenset(
     {"x-api-key", "x-goog-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"}

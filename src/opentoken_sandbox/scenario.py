@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from opentoken.sandbox.schema_values import value_for
-from opentoken.sandbox.tokens import count_text, pieces
+from opentoken_sandbox.schema_values import value_for
+from opentoken_sandbox.tokens import count_text, pieces
 
 _MARKERS = re.compile(r"\[\[[^\]]*\]\]")
 _STOP = re.compile(r"\[\[stop:([^\]]+)\]\]")

@@ -8,10 +8,10 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from opentoken.sandbox.gemini.parse import GenerateCall
-from opentoken.sandbox.gemini.signatures import CALL_KIND, TEXT_KIND
-from opentoken.sandbox.scenario import Completion, Finish
-from opentoken.sandbox.signing import Signer
+from opentoken_sandbox.gemini.parse import GenerateCall
+from opentoken_sandbox.gemini.signatures import CALL_KIND, TEXT_KIND
+from opentoken_sandbox.scenario import Completion, Finish
+from opentoken_sandbox.signing import Signer
 
 _FINISH = {Finish.MAX_TOKENS: "MAX_TOKENS", Finish.SAFETY: "SAFETY", Finish.REFUSAL: "SAFETY"}
 _CATEGORIES = (

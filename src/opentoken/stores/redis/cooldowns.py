@@ -1,11 +1,5 @@
-"""The circuit breaker: a deployment that keeps failing is left alone for a while.
+"""Deployment cooldowns shared by every gateway process on one Redis (see ``stores.counters.Cooldowns``).
 
-A deployment whose calls fail ``failures`` times in a row (retryable failures only: connection errors,
-timeouts, 429, 5xx, 529; each within ``seconds`` of the previous one) *cools down* for ``seconds``: the
-router skips it while another deployment or fallback model can take the request. A success resets the count.
-
-Two implementations of one small interface: ``MemoryCooldowns`` (one gateway process) and
-``RedisCooldowns`` (state shared by every gateway process using the same Redis; ``OPENTOKEN_REDIS_URL``).
 Redis trouble never fails a request: the breaker then reports every deployment healthy and logs a warning.
 """
 
@@ -13,72 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from opentoken.stores.counters import HEALTHY, Health
 from opentoken.stores.redis.client import redis_client
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    cooling: frozenset[str] = frozenset()  # in cooldown now
-    failing: frozenset[str] = frozenset()  # failed recently (a success should reset them)
-
-
-HEALTHY = Health()
-
-
-class Cooldowns(Protocol):
-    async def health(self, names: Sequence[str]) -> Health: ...
-
-    async def failed(self, name: str) -> bool:
-        """Count a failure; True when it put the deployment in cooldown."""
-        ...
-
-    def succeeded(self, name: str) -> None:
-        """Reset the failure count (never blocks the caller; cheap when there was no failure)."""
-        ...
-
-    async def close(self) -> None: ...
-
-
-class MemoryCooldowns:
-    def __init__(self, failures: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._threshold = max(1, failures)
-        self._seconds = seconds
-        self._clock = clock
-        self._fails: dict[str, tuple[int, float]] = {}  # name -> (count, time of the last failure)
-        self._until: dict[str, float] = {}
-
-    async def health(self, names: Sequence[str]) -> Health:
-        now = self._clock()
-        cooling = frozenset(n for n in names if self._until.get(n, 0.0) > now)
-        failing = frozenset(n for n in names if n in self._fails and now - self._fails[n][1] < self._seconds)
-        return Health(cooling, failing)
-
-    async def failed(self, name: str) -> bool:
-        now = self._clock()
-        count, last = self._fails.get(name, (0, now))
-        count = count + 1 if now - last < self._seconds else 1
-        if count >= self._threshold:
-            self._fails.pop(name, None)
-            self._until[name] = now + self._seconds
-            return True
-        self._fails[name] = (count, now)
-        return False
-
-    def succeeded(self, name: str) -> None:
-        self._fails.pop(name, None)
-
-    async def close(self) -> None:
-        return None
 
 
 # KEYS[1] failure counter, KEYS[2] cooldown flag; ARGV threshold, counter ttl ms, cooldown ms
@@ -152,9 +89,3 @@ class RedisCooldowns:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._redis.aclose()
-
-
-def open_cooldowns(redis_url: str | None, failures: int, seconds: float) -> Cooldowns:
-    if redis_url:
-        return RedisCooldowns.from_url(redis_url, failures, seconds)
-    return MemoryCooldowns(failures, seconds)

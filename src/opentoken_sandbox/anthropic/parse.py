@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 
-from opentoken.sandbox.anthropic.conversation import blocks_of
-from opentoken.sandbox.anthropic.validate import thinking_enabled
-from opentoken.sandbox.prompt_cache import Segment
-from opentoken.sandbox.scenario import Prompt, ToolChoice, ToolOutcome, ToolSpec
-from opentoken.sandbox.tokens import IMAGE_TOKENS, count_text
+from opentoken_sandbox.anthropic.conversation import blocks_of
+from opentoken_sandbox.anthropic.validate import thinking_enabled
+from opentoken_sandbox.prompt_cache import Segment
+from opentoken_sandbox.scenario import Prompt, ToolChoice, ToolOutcome, ToolSpec
+from opentoken_sandbox.tokens import IMAGE_TOKENS, count_text
 
 _MESSAGE_OVERHEAD = 3
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from opentoken.sandbox.faults import PROVIDERS, FaultSyntaxError, fault_from_mapping
-from opentoken.sandbox.state import STATE
+from opentoken_sandbox.faults import PROVIDERS, FaultSyntaxError, fault_from_mapping
+from opentoken_sandbox.state import STATE
 
 
 def _json(payload: object, status: int = 200) -> web.Response:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from opentoken.sandbox.config import SandboxConfig
-from opentoken.sandbox.faults import FaultSpec
+from opentoken_sandbox.config import SandboxConfig
+from opentoken_sandbox.faults import FaultSpec
 
 
 @dataclass(frozen=True)

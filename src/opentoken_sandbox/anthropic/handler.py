@@ -8,17 +8,17 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from opentoken.sandbox.anthropic import validate
-from opentoken.sandbox.anthropic.conversation import check_messages, check_thinking_loop
-from opentoken.sandbox.anthropic.errors import AnthropicError, for_status, invalid, request_id, stream_error_frame
-from opentoken.sandbox.anthropic.events import stream_frames
-from opentoken.sandbox.anthropic.parse import MessagesCall, parse_call
-from opentoken.sandbox.anthropic.render import build_reply, message_body
-from opentoken.sandbox.faults import FaultSpec, FaultSyntaxError
-from opentoken.sandbox.prompt_cache import CacheUsage
-from opentoken.sandbox.scenario import complete, plan_reply
-from opentoken.sandbox.state import STATE, LoggedRequest, SandboxState
-from opentoken.sandbox.streaming import drop, send_stream, wait_first_byte, wait_generation
+from opentoken_sandbox.anthropic import validate
+from opentoken_sandbox.anthropic.conversation import check_messages, check_thinking_loop
+from opentoken_sandbox.anthropic.errors import AnthropicError, for_status, invalid, request_id, stream_error_frame
+from opentoken_sandbox.anthropic.events import stream_frames
+from opentoken_sandbox.anthropic.parse import MessagesCall, parse_call
+from opentoken_sandbox.anthropic.render import build_reply, message_body
+from opentoken_sandbox.faults import FaultSpec, FaultSyntaxError
+from opentoken_sandbox.prompt_cache import CacheUsage
+from opentoken_sandbox.scenario import complete, plan_reply
+from opentoken_sandbox.state import STATE, LoggedRequest, SandboxState
+from opentoken_sandbox.streaming import drop, send_stream, wait_first_byte, wait_generation
 
 PROVIDER = "anthropic"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from opentoken.sandbox.gemini.errors import GeminiError, field_error, invalid
-from opentoken.sandbox.gemini.models import GeminiModel
-from opentoken.sandbox.gemini.payload import get
-from opentoken.sandbox.signing import decode_b64
+from opentoken_sandbox.gemini.errors import GeminiError, field_error, invalid
+from opentoken_sandbox.gemini.models import GeminiModel
+from opentoken_sandbox.gemini.payload import get
+from opentoken_sandbox.signing import decode_b64
 
 _DATA_FIELDS = (
     "text",
