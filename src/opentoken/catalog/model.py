@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from opentoken.core.money import Prices
@@ -53,6 +54,18 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """Dates (UTC days) in a model's life. From ``deprecated`` on, calls carry ``Deprecation`` / ``Sunset``
+    headers; from ``retired`` on, the operator's retirement policy applies; ``successor`` is the public id of
+    the model that replaces it."""
+
+    released: date | None = None
+    deprecated: date | None = None
+    retired: date | None = None
+    successor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
     id: str  # public id "{provider}/{model}"
     provider: str
@@ -68,3 +81,6 @@ class ModelInfo:
     timeouts: Timeouts = Timeouts()
     fallbacks: tuple[str, ...] = ()
     description: str = ""
+    aliases: tuple[str, ...] = ()  # other ids that resolve to this entry (provider-native names, operator maps)
+    enabled: bool = True  # a disabled model answers model_not_found
+    lifecycle: Lifecycle = Lifecycle()

@@ -6,12 +6,13 @@ import difflib
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from opentoken.catalog.model import Capabilities, ModelInfo, ReasoningSpec, Timeouts
+from opentoken.catalog.model import Capabilities, Lifecycle, ModelInfo, ReasoningSpec, Timeouts
 from opentoken.core.errors import ModelNotFound
 from opentoken.core.money import Prices
 
@@ -30,6 +31,20 @@ def _money(value: Any, where: str) -> Decimal:
     if amount < 0:
         raise CatalogError(f"{where}: negative price")
     return amount
+
+
+def _day(value: Any, where: str) -> date | None:
+    """A TOML date (or ISO ``YYYY-MM-DD`` string) -> date; absent -> None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as e:
+        raise CatalogError(f"{where}: not a date (YYYY-MM-DD): {value!r}") from e
 
 
 def _reasoning(raw: Any, defaults: Mapping[str, Any], where: str) -> ReasoningSpec:
@@ -77,6 +92,14 @@ def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeou
             timeouts=Timeouts(**{**asdict(timeouts), **raw.get("timeouts", {})}),
             fallbacks=tuple(raw.get("fallbacks", ())),
             description=str(raw.get("description", "")),
+            aliases=tuple(str(a) for a in raw.get("aliases", ())),
+            enabled=bool(raw.get("enabled", True)),
+            lifecycle=Lifecycle(
+                released=_day(raw.get("released"), f"{mid}.released"),
+                deprecated=_day(raw.get("deprecated"), f"{mid}.deprecated"),
+                retired=_day(raw.get("retired"), f"{mid}.retired"),
+                successor=str(raw["successor"]) if raw.get("successor") else None,
+            ),
         )
     except (KeyError, TypeError) as e:
         raise CatalogError(f"{mid}: missing or malformed field: {e}") from e
