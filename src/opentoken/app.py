@@ -108,7 +108,7 @@ async def _deployments(
         _banner(missing, url)
         for name in missing:
             found[name] = Deployment(
-                name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY
+                name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY, simulated=True
             )
     configured = [] if settings.sandbox is True else configured_deployments(settings.deployments, providers)
     return DeploymentPool(found, configured)

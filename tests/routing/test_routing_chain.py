@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 import pytest
 
-from opentoken.api.convert import parse_body
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.chat import ChatRequest
 from opentoken.core.errors import ModelNotAllowed, ModelNotFound, UnsupportedParameter
+from opentoken.ingress.openai_chat.parse import parse_body
 from opentoken.providers.registry import all_providers
 from opentoken.routing.chain import chain_models, prepare_chain
 from opentoken.stores.base import ApiKey
@@ -38,7 +38,7 @@ def key(*models: str) -> ApiKey:
 
 def request(model: str, **extra: Any) -> ChatRequest:
     body = {"model": model, "messages": [{"role": "user", "content": "hi"}], **extra}
-    return parse_body(orjson.dumps(body))[0]
+    return parse_body(orjson.dumps(body)).request
 
 
 def ids(models: list[Any]) -> list[str]:
@@ -61,19 +61,19 @@ def test_catalog_chain_skips_unknown_and_forbidden_models(catalog) -> None:  # t
 def test_unknown_request_fallback_names_its_index(catalog) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelNotFound) as info:
         chain_models(request(SONNET, models=[FLASH, "google/nope"]), key(), catalog)
-    assert info.value.param == "models[1]"
+    assert info.value.loc == ("fallback_models", 1)
 
 
 def test_forbidden_request_fallback_names_its_index(catalog) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelNotAllowed) as info:
         chain_models(request(SONNET, models=[FLASH]), key("anthropic/*"), catalog)
-    assert info.value.param == "models[0]" and info.value.status == 403
+    assert info.value.loc == ("fallback_models", 0) and info.value.status == 403
 
 
 def test_forbidden_primary_is_refused(catalog) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelNotAllowed) as info:
         chain_models(request(FLASH), key("anthropic/*"), catalog)
-    assert info.value.param == "model"
+    assert info.value.loc == ("model",)
 
 
 async def test_fallback_that_cannot_take_the_request_is_left_out(catalog) -> None:  # type: ignore[no-untyped-def]

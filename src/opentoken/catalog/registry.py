@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from opentoken.catalog.model import Capabilities, Lifecycle, ModelInfo, ReasoningSpec, Timeouts
-from opentoken.core.errors import ModelNotFound
+from opentoken.core.errors import Loc, ModelNotFound
 from opentoken.core.money import Prices
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -120,7 +120,7 @@ class Catalog:
     def get(self, model_id: str) -> ModelInfo | None:
         return self._by_id.get(model_id)
 
-    def resolve(self, model_id: str, param: str = "model") -> ModelInfo:
+    def resolve(self, model_id: str, loc: Loc = ("model",)) -> ModelInfo:
         model = self._by_id.get(model_id)
         if model is not None:
             return model
@@ -129,7 +129,7 @@ class Catalog:
         raise ModelNotFound(
             f"The model `{model_id}` is not registered. Use an id of the form provider/model from "
             f"GET /v1/models.{hint}",
-            param=param,
+            loc=loc,
         )
 
 

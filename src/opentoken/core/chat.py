@@ -1,13 +1,17 @@
-"""Canonical chat request: what every provider adapter translates from.
+"""Canonical chat request: what every ingress parses into and every provider adapter translates from.
 
-The OpenAI wire request (``opentoken.api``) is validated and converted into these frozen types once, at the
-edge. System and developer messages keep their place here; each adapter hoists them as its API requires.
-JSON Schemas (tool parameters, response formats) stay plain JSON objects: they are data, not structure.
+Each wire API the gateway serves (``opentoken.ingress``) validates its request and converts it into these
+frozen types once, at the edge; nothing here belongs to one wire API. System and developer messages keep
+their place; each adapter hoists them as its API requires. JSON Schemas (tool parameters, response formats)
+stay plain JSON objects: they are data, not structure.
+
+Field names are the neutral vocabulary of the gateway: ``UpstreamRequest.adjusted`` and error locations
+(``GatewayError.loc``) name these fields, and each ingress renders them in its own syntax.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 JSONObject = dict[str, Any]
@@ -73,7 +77,8 @@ class Message:
     role: Role
     parts: tuple[Part, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
-    tool_call_id: str | None = None
+    tool_call_id: str | None = None  # role "tool": the call this message answers
+    is_error: bool = False  # role "tool": the tool failed (the parts say how)
     name: str | None = None
     replay: ReplayState | None = None  # filled by the pipeline for assistant turns with stored state
 
@@ -106,25 +111,24 @@ class ResponseFormat:
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    model: str  # the public id, "{provider}/{model}"
+    model: str  # the public id, "{provider}/{model}" (or an alias of one)
     messages: tuple[Message, ...]
     stream: bool = False
-    include_usage: bool = False
-    max_tokens: int | None = None  # max_completion_tokens wins over max_tokens
+    max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     stop: tuple[str, ...] = ()
-    n: int = 1
+    candidate_count: int = 1  # independent replies to generate (providers that cannot: a 400)
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
-    logprobs: bool = False
-    top_logprobs: int | None = None
+    logprobs: bool = False  # token log probabilities of the reply
+    top_logprobs: int | None = None  # and this many alternatives per token
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     reasoning_effort: ReasoningEffort | None = None
-    user: str | None = None
-    ignored: tuple[str, ...] = field(default=())  # request fields accepted but not used (reported)
-    fallback_models: tuple[str, ...] = ()  # per-request fallbacks (``models``), tried in order after ``model``
+    user: str | None = None  # an end-user id the client passes on (providers' abuse monitoring)
+    fallback_models: tuple[str, ...] = ()  # per-request fallbacks, tried in order after ``model``

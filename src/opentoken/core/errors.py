@@ -28,11 +28,19 @@ error maps that turn upstream replies into these classes) and translated exactly
         └── UpstreamProtocolError        502 upstream_protocol_error (a reply we could not read)
 
 ``retryable`` tells the router whether another attempt (same or another deployment) may succeed.
+
+Where a request error points into the request, it says so in one of two ways. An ingress codec, which knows
+its own wire syntax, sets ``param`` directly (``messages[2].role``). Everything below the ingress (catalog,
+pipeline, providers, media) sets ``loc``, a neutral path over the canonical request's own field names
+(``("messages", 3, "tool_calls", 1, "arguments")``), and the ingress that parsed the request renders it in
+its syntax (``messages[3].tool_calls[1].function.arguments`` for OpenAI Chat Completions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+Loc = tuple[str | int, ...]  # a neutral location in the canonical request (see the module docstring)
 
 
 class GatewayError(Exception):
@@ -46,6 +54,7 @@ class GatewayError(Exception):
         message: str,
         *,
         param: str | None = None,
+        loc: Loc | None = None,
         code: str | None = None,
         retry_after: float | None = None,
         headers: Mapping[str, str] | None = None,
@@ -53,6 +62,7 @@ class GatewayError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
+        self.loc = loc
         if code is not None:
             self.code = code
         self.retry_after = retry_after
@@ -60,7 +70,8 @@ class GatewayError(Exception):
         self.attempts = 1  # upstream attempts made before this error was final (set by the router)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, param={self.param!r}, code={self.code!r})"
+        where = f"param={self.param!r}" if self.loc is None else f"loc={self.loc!r}"
+        return f"{type(self).__name__}({self.message!r}, {where}, code={self.code!r})"
 
 
 class InvalidRequest(GatewayError):

@@ -10,9 +10,10 @@ from starlette.routing import BaseRoute, Route
 
 from opentoken.admin.schema import encode
 from opentoken.admin.service import AdminServices
-from opentoken.api.models import model_json, models_json
 from opentoken.core.errors import NotFound
-from opentoken.http.chat import ChatCompletions
+from opentoken.http.endpoint import IngressEndpoint
+from opentoken.ingress.openai.models import model_json, models_json
+from opentoken.ingress.openai_chat.codec import OpenAIChatCodec
 from opentoken.pipeline import Pipeline
 
 JSON = "application/json"
@@ -44,8 +45,8 @@ def public_routes(pipeline: Pipeline, max_body_bytes: int, admin: AdminServices)
         return Response(b'{"status":"ok"}', media_type=JSON)
 
     return [
-        # a plain ASGI app (the hot path: see opentoken.http.chat)
-        Route("/v1/chat/completions", ChatCompletions(pipeline, max_body_bytes), methods=["POST"]),
+        # plain ASGI apps (the hot path: see opentoken.http.endpoint)
+        Route("/v1/chat/completions", IngressEndpoint(OpenAIChatCodec(), pipeline, max_body_bytes), methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/v1/key", own_key, methods=["GET"]),

@@ -56,7 +56,7 @@ class DeploymentPool:
             return found
         default = self._defaults.get(model.provider)
         if default is None:
-            raise ModelNotFound(f"No deployment serves the provider of `{model.id}`.", param="model")
+            raise ModelNotFound(f"No deployment serves the provider of `{model.id}`.", loc=("model",))
         return [default]
 
     def busy(self, deployment: Deployment) -> int:

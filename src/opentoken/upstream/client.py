@@ -40,6 +40,7 @@ class Deployment:
     api_key: str
     weight: float = 1.0
     models: tuple[str, ...] = ()
+    simulated: bool = False  # the built-in sandbox: its replies are marked as simulated
 
 
 def _remaining(deadline: float) -> float:

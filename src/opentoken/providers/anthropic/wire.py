@@ -51,6 +51,7 @@ class ToolUseBlock(msgspec.Struct, tag="tool_use", tag_field="type"):
 class ToolResultBlock(msgspec.Struct, tag="tool_result", tag_field="type", omit_defaults=True):
     tool_use_id: str
     content: str | list[TextBlock | ImageBlock | DocumentBlock] | None = None
+    is_error: bool | None = None
 
 
 class ThinkingBlock(msgspec.Struct, tag="thinking", tag_field="type"):
@@ -139,6 +140,7 @@ class MessagesRequest(msgspec.Struct, omit_defaults=True):
     stop_sequences: list[str] | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     tools: list[ToolParam] | None = None
     tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None

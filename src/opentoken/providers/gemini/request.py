@@ -5,7 +5,7 @@ Parameter decisions (anything changed or dropped is listed in ``UpstreamRequest.
 - ``max_tokens`` (or the model's ``default_max_tokens``) -> ``maxOutputTokens``; above the model's
   ``max_output_tokens`` it is a 400 naming ``max_tokens``, as OpenAI answers.
 - ``stop`` -> ``stopSequences``; Gemini takes at most 5, more is a 400 naming ``stop``.
-- ``n`` -> ``candidateCount``; ``seed``, ``temperature``, ``top_p`` map one to one.
+- ``candidate_count`` -> ``candidateCount``; ``seed``, ``temperature``, ``top_p``, ``top_k`` map one to one.
 - ``presence_penalty``/``frequency_penalty`` are sent only if the catalog says the model takes them.
 - ``logprobs``/``top_logprobs`` -> ``responseLogprobs``/``logprobs``.
 - ``response_format``: ``json_schema`` -> ``application/json`` + ``responseJsonSchema`` (see ``schema``);
@@ -69,16 +69,17 @@ def _generation_config(request: ChatRequest, model: ModelInfo, adjusted: list[st
     if wanted > model.max_output_tokens:
         raise InvalidRequest(
             f"max_tokens is too large: {wanted}. {model.id} supports at most {model.max_output_tokens} output tokens.",
-            param="max_tokens",
+            loc=("max_tokens",),
         )
     if len(request.stop) > MAX_STOP_SEQUENCES:
-        raise InvalidRequest(f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences.", param="stop")
+        raise InvalidRequest(f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences.", loc=("stop",))
     config = wire.GenerationConfig(
         temperature=request.temperature,
         top_p=request.top_p,
+        top_k=request.top_k,
         max_output_tokens=wanted,
         stop_sequences=list(request.stop) or None,
-        candidate_count=request.n if request.n != 1 else None,
+        candidate_count=request.candidate_count if request.candidate_count != 1 else None,
         seed=request.seed,
         thinking_config=_thinking(request, model, adjusted),
     )
@@ -128,7 +129,7 @@ def _thinking(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wi
     if effort is None or (effort == "none" and spec.style == "none"):
         return None
     if spec.style not in ("budget", "level"):
-        raise UnsupportedParameter(f"{model.id} has no reasoning control.", param="reasoning_effort")
+        raise UnsupportedParameter(f"{model.id} has no reasoning control.", loc=("reasoning_effort",))
     if effort == "none":
         off = _thinking_off(spec)
         if off is None:
@@ -139,13 +140,13 @@ def _thinking(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wi
         level = spec.levels.get(effort)
         if level is None:
             raise UnsupportedParameter(
-                f"reasoning_effort {effort!r} is not supported by {model.id}.", param="reasoning_effort"
+                f"reasoning_effort {effort!r} is not supported by {model.id}.", loc=("reasoning_effort",)
             )
         return wire.ThinkingConfig(include_thoughts=True, thinking_level=level)
     budget = spec.budgets.get(effort)
     if budget is None:
         raise UnsupportedParameter(
-            f"reasoning_effort {effort!r} is not supported by {model.id}.", param="reasoning_effort"
+            f"reasoning_effort {effort!r} is not supported by {model.id}.", loc=("reasoning_effort",)
         )
     budget = max(spec.min_budget, min(budget, spec.max_budget or budget))
     return wire.ThinkingConfig(include_thoughts=True, thinking_budget=budget)
@@ -175,7 +176,7 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
     choice = request.tool_choice
     if not request.tools:
         if choice is not None and choice.mode in ("required", "function"):
-            raise InvalidRequest("tool_choice requires tools.", param="tool_choice")
+            raise InvalidRequest("tool_choice requires tools.", loc=("tool_choice",))
         return None, None
     declarations = []
     for i, tool in enumerate(request.tools):
@@ -183,7 +184,7 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
             raise UnsupportedParameter(
                 "Gemini function names must start with a letter or underscore and use only letters, digits, "
                 "'_', '.', ':' and '-' (at most 128 characters).",
-                param=f"tools[{i}].function.name",
+                loc=("tools", i, "name"),
             )
         schema = compile_schema(tool.parameters) if tool.parameters is not None else None
         if schema is not None and schema.get("type") == "object" and len(schema) == 1:
@@ -196,7 +197,7 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
     allowed = None
     if choice.mode == "function":
         if choice.name not in {t.name for t in request.tools}:
-            raise InvalidRequest(f"tool_choice names an unknown function {choice.name!r}.", param="tool_choice")
+            raise InvalidRequest(f"tool_choice names an unknown function {choice.name!r}.", loc=("tool_choice",))
         allowed = [str(choice.name)]
     config = wire.FunctionCallingConfig(mode=_MODES[choice.mode], allowed_function_names=allowed)
     return [wire.Tool(function_declarations=declarations)], wire.ToolConfig(function_calling_config=config)
