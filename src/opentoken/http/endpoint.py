@@ -23,6 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from opentoken.core.errors import GatewayError, RequestTooLarge
 from opentoken.ingress.base import Codec, Rendered
 from opentoken.pipeline import Call, Completed, Pipeline
+from opentoken.stores.base import ApiKey
 
 log = logging.getLogger("opentoken.http")
 P = TypeVar("P")
@@ -76,10 +77,18 @@ class IngressEndpoint(Generic[P]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         request_id: str = scope["state"]["request_id"]
+        try:
+            key = await self.pipeline.authenticator.authenticate(self.codec.credentials(headers))
+            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
+        except GatewayError as e:
+            await send_rendered(send, self.codec.error(e, None))
+            return
+        await self.respond(key, body, request_id, receive, send)
+
+    async def respond(self, key: ApiKey, body: bytes, request_id: str, receive: Receive, send: Send) -> None:
+        """Serve ``body`` for ``key`` (already authenticated: the console's playground holds its key record)."""
         codec, parsed = self.codec, None
         try:
-            key = await self.pipeline.authenticator.authenticate(codec.credentials(headers))
-            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
             parsed = codec.parse(body)
             call = Call(request_id, len(body), codec.name, codec.ignored(parsed))
             outcome = await self.pipeline.execute(key, codec.request(parsed), call)
@@ -88,13 +97,12 @@ class IngressEndpoint(Generic[P]):
                 log.warning("request %s failed: %r", request_id, e)
             await send_rendered(send, codec.error(e, parsed))
             return
-        assert parsed is not None
         if isinstance(outcome, Completed):
             await send_rendered(send, codec.render(parsed, outcome, request_id))
             return
         try:
-            headers_out = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
-            await send_stream(codec.stream(parsed, outcome, request_id), headers_out, receive, send)
+            headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
+            await send_stream(codec.stream(parsed, outcome, request_id), headers, receive, send)
         finally:
             await outcome.aclose()
 
