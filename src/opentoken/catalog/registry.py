@@ -110,6 +110,7 @@ class Catalog:
 
     def __init__(self, models: list[ModelInfo]) -> None:
         self._by_id: dict[str, ModelInfo] = {m.id: m for m in models}
+        self._by_alias: dict[str, ModelInfo] = {a: m for m in models for a in m.aliases if a not in self._by_id}
 
     def __iter__(self) -> Iterator[ModelInfo]:
         return iter(self._by_id.values())
@@ -121,7 +122,7 @@ class Catalog:
         return self._by_id.get(model_id)
 
     def resolve(self, model_id: str, loc: Loc = ("model",)) -> ModelInfo:
-        model = self._by_id.get(model_id)
+        model = self._by_id.get(model_id) or self._by_alias.get(model_id)
         if model is not None:
             return model
         close = difflib.get_close_matches(model_id, list(self._by_id), n=3, cutoff=0.4)
