@@ -61,6 +61,7 @@ class ToolChoice:
 class ToolOutcome:
     name: str
     content: str
+    error: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,10 @@ def _answer(prompt: Prompt) -> str:
     if prompt.output_schema is not None:
         return orjson.dumps(value_for(prompt.output_schema)).decode()
     if prompt.tool_results:
-        quoted = " ".join(f"The {r.name} tool returned: {_quote(r.content, 1000)}." for r in prompt.tool_results)
+        quoted = " ".join(
+            f"The {r.name} tool {'failed with' if r.error else 'returned'}: {_quote(r.content, 1000)}."
+            for r in prompt.tool_results
+        )
         return f"{quoted} That is what the tools reported."
     stop = _STOP.search(prompt.text)
     if stop:
