@@ -55,7 +55,8 @@ def _check_system_message(i: int, messages: list[Any]) -> None:
     if not isinstance(blocks, list) or not blocks:
         raise invalid(f"messages.{i}.content: system messages must have non-empty text content")
     for j, block in enumerate(blocks):
-        if not isinstance(block, dict) or block.get("type") != "text" or not block.get("text"):
+        text = block.get("text") if isinstance(block, dict) and block.get("type") == "text" else None
+        if not isinstance(text, str) or not text.strip():
             raise invalid(f"messages.{i}.content.{j}: system messages may only contain non-empty text blocks")
     previous = messages[i - 1] if i > 0 else None
     after_user = isinstance(previous, dict) and previous.get("role") == "user"

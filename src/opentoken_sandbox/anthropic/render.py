@@ -100,10 +100,10 @@ def _cited(call: MessagesCall) -> list[Block]:
     found = [citation(block, i) for i, block in enumerate(call.documents)]
     first = found[0]
     where = first.get("document_title") or "the document"
-    return [Text(tuple(pieces(f'According to {where}: "{first["cited_text"]}"')), tuple(found)), Text((" ",))]
+    return [Text(tuple(pieces(f'According to {where}: "{first["cited_text"]}" ')), tuple(found))]
 
 
-def _searched(turn: SearchTurn, completion: Completion) -> tuple[list[Block], bool]:
+def _searched(turn: SearchTurn) -> tuple[list[Block], bool]:
     """The web search part of a reply; True when the turn pauses after the search results."""
     blocks: list[Block] = []
     if turn.query is not None:
@@ -113,10 +113,8 @@ def _searched(turn: SearchTurn, completion: Completion) -> tuple[list[Block], bo
         blocks.append(SearchResults(tool_id, turn.results))
         if turn.paused:
             return blocks, True
-    sentence = f"According to {turn.citation['title']}, here is what I found."
+    sentence = f"According to {turn.citation['title']}, here is what I found. "
     blocks.append(Text(tuple(pieces(sentence)), (turn.citation,)))
-    if completion.text:
-        blocks.append(Text(tuple(pieces(" "))))
     return blocks, False
 
 
@@ -127,7 +125,7 @@ def build_reply(
     stop_reason = _STOP_REASONS[completion.finish]
     searches = 0
     if search is not None and completion.finish in (Finish.END, Finish.TOOL_USE):
-        found, paused = _searched(search, completion)
+        found, paused = _searched(search)
         blocks.extend(found)
         searches = int(search.query is not None)
         if paused:
