@@ -152,11 +152,11 @@ def check_metadata(body: Mapping[str, Any]) -> None:
             raise invalid("metadata.user_id: String should have at most 256 characters")
 
 
-def check_context_management(body: Mapping[str, Any], beta: frozenset[str]) -> None:
+def check_context_management(body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
     config = body.get("context_management")
     if config is None:
         return
-    if CONTEXT_BETA not in beta:
+    if CONTEXT_BETA not in betas(headers):
         raise invalid("context_management: Extra inputs are not permitted")
     if not isinstance(config, dict):
         raise invalid("context_management: Input should be a valid dictionary")

@@ -82,7 +82,7 @@ def _validated(request: web.Request, state: SandboxState, body: Any, *, counting
     features.check_thinking(body, model, counting=counting)
     features.check_output_config(body, model)
     features.check_metadata(body)
-    features.check_context_management(body, features.betas(request.headers))
+    features.check_context_management(body, request.headers)
     validate.check_cache_controls(body)
     accept = state.config.accept_foreign_signatures
     if features.thinking_on(body):

@@ -17,6 +17,7 @@ Ids the table does not know (``claude-future-9``) are accepted with the newest b
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -46,19 +47,25 @@ _OLD_STYLE = re.compile(r"^claude-(\d+)(?:-(\d))?-([a-z]+)")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
+@functools.lru_cache(maxsize=256)
+def _parse(name: str) -> tuple[str, tuple[int, int]] | None:
+    """(family, (major, minor)) of a Claude id, None when it has neither naming scheme."""
+    match = _NEW_STYLE.match(name)
+    if match:
+        return match.group(1), (int(match.group(2)), int(match.group(3) or 0))
+    match = _OLD_STYLE.match(name)
+    if match:
+        return match.group(3), (int(match.group(1)), int(match.group(2) or 0))
+    return None
+
+
 @dataclass(frozen=True)
 class ClaudeModel:
     name: str
 
     @property
     def _parsed(self) -> tuple[str, tuple[int, int]] | None:
-        match = _NEW_STYLE.match(self.name)
-        if match:
-            return match.group(1), (int(match.group(2)), int(match.group(3) or 0))
-        match = _OLD_STYLE.match(self.name)
-        if match:
-            return match.group(3), (int(match.group(1)), int(match.group(2) or 0))
-        return None
+        return _parse(self.name)
 
     @property
     def family(self) -> str:
