@@ -112,7 +112,7 @@ async def test_tool_results_with_errors_and_content_arrays(sbx) -> None:
             ],
         },
     ]
-    body = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": history, "tools": [WEATHER]}
+    body: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": history, "tools": [WEATHER]}
     reply = await sbx.anthropic(body)
     assert reply.status == 200, reply.text
     text = reply.json()["content"][0]["text"]

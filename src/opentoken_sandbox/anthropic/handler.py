@@ -106,7 +106,9 @@ def _parsed(body: dict[str, Any]) -> tuple[MessagesCall, int]:
     return dataclasses.replace(call, applied_edits=edited.applied), original
 
 
-async def _faulted(request: web.Request, state: SandboxState, text: str, stream: bool) -> tuple[FaultSpec | None, Any]:
+async def _faulted(
+    request: web.Request, state: SandboxState, text: str, stream: bool
+) -> tuple[FaultSpec | None, web.StreamResponse | None]:
     try:
         fault = state.select_fault(request, text, PROVIDER)
     except FaultSyntaxError as e:
