@@ -201,7 +201,15 @@ class NativeFrame:
 
 
 StreamEvent = (
-    StreamStart | BlockStart | BlockDelta | BlockStop | LogprobsDelta | ReplayUpdate | Finish | UsageUpdate | NativeFrame
+    StreamStart
+    | BlockStart
+    | BlockDelta
+    | BlockStop
+    | LogprobsDelta
+    | ReplayUpdate
+    | Finish
+    | UsageUpdate
+    | NativeFrame
 )
 
 
