@@ -71,7 +71,8 @@ def _choice(choice: Any) -> ToolChoice:
 def _last_user(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
     for message in reversed(messages):
         if message["role"] == "user":
-            return message
+            found: dict[str, Any] = message
+            return found
     return None
 
 

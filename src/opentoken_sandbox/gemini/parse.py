@@ -94,7 +94,8 @@ def _choice(calling: Any) -> ToolChoice:
 def _last_user(contents: list[dict[str, Any]]) -> dict[str, Any] | None:
     for content in reversed(contents):
         if role_of(content) == "user":
-            return content
+            found: dict[str, Any] = content
+            return found
     return None
 
 
