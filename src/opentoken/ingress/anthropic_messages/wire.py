@@ -178,4 +178,5 @@ def block(raw: JSONObject) -> Block:
     kind = raw.get("type")
     if kind not in KNOWN_BLOCKS:
         return OtherBlock(type=str(kind))
-    return msgspec.convert(raw, type=KnownBlock)
+    known: KnownBlock = msgspec.convert(raw, type=KnownBlock)
+    return known
