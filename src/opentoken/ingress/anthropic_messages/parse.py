@@ -176,10 +176,9 @@ class _Builder:
     def system(self, system: str | list[w.TextBlock] | None) -> None:
         if isinstance(system, list) and any(b.cache_control for b in system):
             self.dropped.append("system.cache_control")
-        texts = _text_of(system)
-        if texts:
-            self.messages.append(c.Message("system", tuple(c.TextPart(t) for t in texts)))
-            self.origins.append(Origin(-1, tuple(range(len(texts)))))
+        for k, text in enumerate(_text_of(system)):  # one message per block: providers keep them apart
+            self.messages.append(c.Message("system", (c.TextPart(text),)))
+            self.origins.append(Origin(-1, (k,)))
 
     def message(self, message: w.MessageParam, i: int) -> None:
         blocks = self._blocks(message.content, i)
