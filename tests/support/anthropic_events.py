@@ -128,7 +128,7 @@ def check_exchange(path: str, status: int, content_type: str, body: bytes) -> bo
             check_error(status, body)
             return True
         data = orjson.loads(body)
-        for item in data["data"] if "data" in data else [data]:
+        for item in data.get("data", [data]):
             ModelInfo.model_validate(item)
         return True
     if not path.startswith("/v1/messages"):
