@@ -99,6 +99,8 @@ def parse_body(body: bytes, headers: Mapping[str, str], *, counting: bool = Fals
     tools, tool_origins = builder.tools(req.tools or [])
     dropped = builder.dropped
     dropped.extend(k for k in w.PASS_THROUGH_ONLY if data.get(k) is not None)
+    if req.output_config and req.output_config.effort is not None and req.output_config.effort not in _EFFORTS:
+        dropped.append("output_config.effort")
     dropped.extend(sorted(k for k in data if k not in w.KNOWN_FIELDS))
     native = c.NativeRequest(NAME, body, tuple((h, headers[h]) for h in FORWARDED_HEADERS if h in headers))
     request = c.ChatRequest(
@@ -149,8 +151,12 @@ def _response_format(req: w.MessagesRequest) -> c.ResponseFormat | None:
     return c.ResponseFormat("json_schema", schema=fmt.schema) if fmt is not None else None
 
 
+_EFFORTS: dict[str, c.ReasoningEffort] = {e: e for e in ("minimal", "low", "medium", "high", "xhigh", "max")}
+
+
 def _effort(req: w.MessagesRequest) -> c.ReasoningEffort | None:
-    effort = req.output_config.effort if req.output_config else None
+    raw = req.output_config.effort if req.output_config else None
+    effort = _EFFORTS.get(raw) if raw is not None else None
     thinking = req.thinking
     if thinking is None or thinking.type == "enabled":
         return effort

@@ -133,7 +133,7 @@ class OutputFormat(Struct):
 
 
 class OutputConfig(Struct):
-    effort: Literal["low", "medium", "high", "max"] | None = None
+    effort: str | None = None  # low, medium, high, xhigh, max (newer values pass through to Claude)
     format: OutputFormat | None = None
 
 
