@@ -21,12 +21,11 @@ import httpx2 as httpx
 import pytest
 from aiohttp import web
 
+from opentoken.catalog.registry import load_catalog
+from opentoken.core.errors import ModelNotFound
 from support.anthropic_events import check_error, check_exchange
 from support.fixtures import ANTHROPIC
 from support.servers import Gateway, free_port, gateway_env, gateway_process
-
-from opentoken.catalog.registry import load_catalog
-from opentoken.core.errors import ModelNotFound
 
 FIXTURES = sorted(p.name for p in ANTHROPIC.glob("*.json"))
 FALLBACK_MODEL = "anthropic/claude-sonnet-4-5"
