@@ -37,4 +37,3 @@ def test_embedded_sandbox_replies_are_marked(embedded: Gateway) -> None:
 def test_configured_provider_replies_are_not_marked(gateway: Gateway) -> None:
     r = post(gateway)
     assert r.status_code == 200 and "x-opentoken-simulated" not in r.headers
-

@@ -1,7 +1,9 @@
 """``GET /v1/models`` and ``GET /v1/models/{id}`` in Anthropic's shape (requests that carry ``anthropic-version``).
 
-A page is ``{"data": [{"type": "model", "id", "display_name", "created_at"}], "has_more", "first_id",
-"last_id"}``. Paging follows Anthropic: ``limit`` (1-1000, default 20), ``after_id`` (the page after that id)
+A page is ``{"data": [{"type": "model", "id", "display_name", "created_at", "lifecycle", "deprecated_at",
+"retires_at", "max_input_tokens", "max_tokens"}], "has_more", "first_id", "last_id"}``; the lifecycle comes
+from the catalog entry's dates (``active`` until its deprecation date, ``deprecated`` until its retirement date,
+``retired`` after). Paging follows Anthropic: ``limit`` (1-1000, default 20), ``after_id`` (the page after that id)
 or ``before_id`` (the page before it), in catalog order. Ids are the catalog's public ids
 (``{provider}/{model}``); ``GET /v1/models/{id}`` also takes an alias (Anthropic's own model names).
 """
@@ -9,7 +11,7 @@ or ``before_id`` (the page before it), in catalog order. Ids are the catalog's p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from msgspec import Struct
@@ -26,6 +28,11 @@ class ModelOut(Struct):
     id: str
     display_name: str
     created_at: str
+    lifecycle: Literal["active", "deprecated", "retired"]
+    deprecated_at: str | None
+    retires_at: str | None
+    max_input_tokens: int
+    max_tokens: int
     type: Literal["model"] = "model"
 
 
@@ -36,9 +43,31 @@ class ModelPageOut(Struct):
     last_id: str | None
 
 
-def model_out(model: ModelInfo) -> ModelOut:
+def _stamp(day: date | None) -> str | None:
+    return None if day is None else f"{day.isoformat()}T00:00:00Z"
+
+
+def model_out(model: ModelInfo, today: date | None = None) -> ModelOut:
     created = datetime.fromtimestamp(model.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return ModelOut(id=model.id, display_name=model.name, created_at=created)
+    life = model.lifecycle
+    today = today or datetime.now(UTC).date()
+    stage: Literal["active", "deprecated", "retired"] = (
+        "retired"
+        if life.retired is not None and life.retired <= today
+        else "deprecated"
+        if life.deprecated is not None and life.deprecated <= today
+        else "active"
+    )
+    return ModelOut(
+        id=model.id,
+        display_name=model.name,
+        created_at=created,
+        lifecycle=stage,
+        deprecated_at=_stamp(life.deprecated) if stage != "active" else None,
+        retires_at=_stamp(life.retired) if stage != "active" else None,
+        max_input_tokens=model.context_window,
+        max_tokens=model.max_output_tokens,
+    )
 
 
 def model_json(model: ModelInfo) -> bytes:
