@@ -121,6 +121,7 @@ class Pipeline:
             "x-opentoken-provider": routed.model.provider,
             "x-opentoken-attempts": str(routed.attempts),
         }
+        headers.update(self.catalog.notices(request.model))  # Deprecation/Sunset/Link, successor of a retired model
         if request.ignored:
             headers["x-opentoken-ignored-params"] = ",".join(request.ignored)
         adjusted = next(p.request.adjusted for p in chain if p.model.id == routed.model.id)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.model import Timeouts
 
 
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     admin_key: str | None = None
     catalog_file: Path | None = None
+    # what a call to a model past its retirement date gets: "successor" (answered by the successor, said in
+    # x-opentoken-successor-model) or "refuse" (410 model_retired naming the successor). See docs/catalog.md.
+    retired_models: RetiredPolicy = "successor"
+    catalog_refresh_seconds: float = Field(default=0.5, gt=0, le=1.0)  # safety net behind the bus notices
     log_level: str = "info"
     proxy_headers: bool = False  # trust X-Forwarded-* (only behind a reverse proxy); off saves an ASGI layer
     max_body_bytes: int = 32 * 1024 * 1024

@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 
-MODELS = ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]
+MODELS = ["anthropic/claude-sonnet-4-6", "google/gemini-3-flash"]  # retired ids: tests/e2e/test_catalog_lifecycle.py
 WEATHER = {
     "type": "function",
     "function": {

@@ -17,7 +17,7 @@ from opentoken.upstream.client import Deployment
 
 CATALOG = load_catalog()
 PROVIDERS = all_providers()
-SONNET = CATALOG.resolve("anthropic/claude-sonnet-4-5")
+SONNET = CATALOG.entry("anthropic/claude-sonnet-4-5")
 HAIKU = CATALOG.resolve("anthropic/claude-haiku-4-5")
 FLASH = CATALOG.resolve("google/gemini-3-flash")
 

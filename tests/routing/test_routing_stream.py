@@ -13,7 +13,7 @@ from opentoken.providers.base import SSEEvent
 from opentoken.providers.registry import all_providers
 from opentoken.routing.stream import LiveStream
 
-MODEL = load_catalog().resolve("anthropic/claude-sonnet-4-5")
+MODEL = load_catalog().entry("anthropic/claude-sonnet-4-5")
 START = SSEEvent(
     event="message_start",
     data='{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",'

@@ -156,6 +156,6 @@ def test_catalog_timeouts_override_the_global_ones_field_by_field(tmp_path: Path
     )
     catalog = load_catalog(extra, Timeouts(connect=1, first_token=30, idle=20, total=90))
     assert catalog.resolve("anthropic/fast-one").timeouts == Timeouts(connect=1, first_token=2.5, idle=20, total=90)
-    assert catalog.resolve("anthropic/claude-sonnet-4-5").timeouts == Timeouts(
+    assert catalog.entry("anthropic/claude-sonnet-4-5").timeouts == Timeouts(
         connect=1, first_token=30, idle=20, total=90
     )

@@ -25,7 +25,7 @@ from opentoken.core.errors import GatewayError, InvalidRequest, UnsupportedParam
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.messages import LEADING_USER_TEXT
 
-SONNET = load_catalog().resolve("anthropic/claude-sonnet-4-5")
+SONNET = load_catalog().entry("anthropic/claude-sonnet-4-5")
 
 
 def msg(role: str, *parts: str | Part, **kwargs: Any) -> Message:

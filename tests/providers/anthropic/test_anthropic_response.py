@@ -28,7 +28,7 @@ def _body(name: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def model() -> ModelInfo:
-    return load_catalog().resolve("anthropic/claude-sonnet-4-5")
+    return load_catalog().entry("anthropic/claude-sonnet-4-5")
 
 
 # file -> (id, upstream_model, finish_reason, usage, content start (None: content is None), reasoning start,

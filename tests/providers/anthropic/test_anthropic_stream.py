@@ -101,7 +101,7 @@ def decode(model: ModelInfo, events: list[SSEEvent]) -> list[StreamEvent]:
 
 @pytest.fixture(scope="module")
 def model() -> ModelInfo:
-    return load_catalog().resolve("anthropic/claude-sonnet-4-5")
+    return load_catalog().entry("anthropic/claude-sonnet-4-5")
 
 
 STREAMS = sorted(p.name for p in FIXTURES.glob("stream_*.json"))
