@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from opentoken.admin.catalog_service import CatalogAdmin
 from opentoken.admin.routes import AdminServices, admin_routes
 from opentoken.auth.authenticate import Authenticator
 from opentoken.catalog.live import LiveCatalog
@@ -30,10 +31,11 @@ from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
 from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings
-from opentoken.stores.base import notice_router
+from opentoken.stores.base import CATALOG_CHANGED, notice_router
 from opentoken.stores.factory import open_cooldowns, open_stores
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
+from opentoken.upstream.models import Listing, listings
 from opentoken_sandbox.app import running_sandbox
 
 log = logging.getLogger("opentoken")
@@ -161,8 +163,24 @@ def build_app(settings: Settings) -> Starlette:
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
             )
+
+            async def catalog_changed() -> None:
+                await live.refresh()  # this replica at once; the others when they hear the bus
+                await bus.publish(CATALOG_CHANGED)
+
+            async def provider_lists() -> list[Listing]:
+                return await listings(client, pool.defaults())
+
+            composed = catalog.snapshot.composed
+            catalog_admin = CatalogAdmin(
+                stores.catalog, composed.base, composed.retired, frozenset(providers), catalog_changed, provider_lists
+            )
             admin = AdminServices(
-                keys=stores.keys, ledger=stores.ledger, admin_key=settings.admin_key, on_key_changed=bus.publish
+                keys=stores.keys,
+                ledger=stores.ledger,
+                admin_key=settings.admin_key,
+                on_key_changed=bus.publish,
+                catalog=catalog_admin,
             )
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
