@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,7 +24,7 @@ from opentoken.admin.catalog_schema import (
     history_out,
     sync_out,
 )
-from opentoken.admin.catalog_service import CatalogAdmin
+from opentoken.admin.catalog_service import CatalogAdmin, Lister
 from opentoken.admin.catalog_text import history_text, model_text, models_table, sync_text
 from opentoken.admin.cli_env import cli_message, convert, database_url, notices, settings
 from opentoken.admin.schema import encode, time_param
@@ -32,19 +32,25 @@ from opentoken.catalog.compose import ComposedEntry
 from opentoken.catalog.registry import load_base
 from opentoken.core.errors import GatewayError
 from opentoken.providers.registry import all_providers
-from opentoken.settings import provider_settings
 from opentoken.stores.base import CATALOG_CHANGED
 from opentoken.stores.catalog import SPEC_FIELDS, CapabilitiesSpec
 from opentoken.stores.factory import open_stores
 from opentoken.stores.sql.migrate import SchemaNotCurrent
-from opentoken.upstream.client import Deployment, UpstreamClient
-from opentoken.upstream.models import Listing, listings
+
+if TYPE_CHECKING:
+    from opentoken.upstream.models import Listing
 
 T = TypeVar("T")
 _NULLABLE = ("description", "released", "deprecated", "retired", "successor")
 
 
-async def _provider_lists(client: UpstreamClient) -> list[Listing]:
+async def _provider_lists() -> list[Listing]:
+    """Each provider's list, through its key and base URL in this environment (the HTTP client is loaded
+    only for ``sync``)."""
+    from opentoken.settings import provider_settings
+    from opentoken.upstream.client import Deployment, UpstreamClient
+    from opentoken.upstream.models import Listing, listings
+
     deployments: list[Deployment] = []
     missing: list[Listing] = []
     for name, provider in all_providers().items():
@@ -54,29 +60,29 @@ async def _provider_lists(client: UpstreamClient) -> list[Listing]:
             continue
         base_url = ps.base_url or provider.default_base_url
         deployments.append(Deployment(f"{name}-default", provider, base_url, ps.api_key))
-    return [*await listings(client, deployments), *missing]
+    client = UpstreamClient()
+    try:
+        return [*await listings(client, deployments), *missing]
+    finally:
+        await client.close()
 
 
 def _run(action: Callable[[CatalogAdmin], Awaitable[T]]) -> T:
     async def main() -> T:
         config = settings()
         stores = await open_stores(database_url(), migrate=False)
-        client = UpstreamClient()
         try:
             async with notices() as publish:
 
                 async def changed() -> None:
                     await publish(CATALOG_CHANGED)
 
-                async def lister() -> list[Listing]:
-                    return await _provider_lists(client)
-
                 base = load_base(config.catalog_file, config.timeouts())
                 providers = frozenset(all_providers())
+                lister: Lister = _provider_lists
                 admin = CatalogAdmin(stores.catalog, base, config.retired_models, providers, changed, lister)
                 return await action(admin)
         finally:
-            await client.close()
             await stores.close()
 
     try:

@@ -18,7 +18,6 @@ import msgspec
 
 from opentoken.admin.schema import validation_param
 from opentoken.core.errors import GatewayError
-from opentoken.stores.redis.bus import RedisBus
 
 if TYPE_CHECKING:
     from opentoken.settings import Settings
@@ -62,6 +61,8 @@ async def notices() -> AsyncIterator[Publish]:
     if not url:
         yield _nobody
         return
+    from opentoken.stores.redis.bus import RedisBus  # only when there is a bus to tell (import cost)
+
     bus = RedisBus.from_url(url)
     try:
         yield bus.publish
