@@ -109,6 +109,7 @@ async def test_prices_are_appended_in_order_and_exact(stores: Stores) -> None:
     history = await stores.catalog.prices("anthropic/a")
     assert [(p.effective_from, p.prices) for p in history] == [(T0, CHEAP), (later, DEAR)]
     assert history[1].prices.input == Decimal("3.000000001")
+    assert [str(p.prices.output) for p in history] == ["5", "15"]  # as stored, not padded to the column's scale
     assert [(p.model_id, p.effective_from) for p in (await stores.catalog.load()).prices] == [
         ("anthropic/a", T0),
         ("anthropic/a", later),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -30,9 +31,19 @@ def _entry(row: Row[Any]) -> CatalogEntry | None:
     return CatalogEntry(m["model_id"], spec, m["updated_at"])
 
 
+def _plain(amount: Decimal) -> Decimal:
+    """The amount without the column's trailing zeros (``1.000000000`` -> ``1``), as it was stored."""
+    return Decimal(format(amount.normalize(), "f"))
+
+
 def _price(row: Row[Any]) -> PriceRecord:
     m = row._mapping
-    prices = Prices(input=m["input"], output=m["output"], cache_read=m["cache_read"], cache_write=m["cache_write"])
+    prices = Prices(
+        input=_plain(m["input"]),
+        output=_plain(m["output"]),
+        cache_read=_plain(m["cache_read"]),
+        cache_write=_plain(m["cache_write"]),
+    )
     return PriceRecord(m["model_id"], m["effective_from"], prices, m["created_at"])
 
 
