@@ -13,10 +13,10 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from opentoken.admin.catalog_sync import SyncReport
 from opentoken.admin.schema import AwareTime, money_param, usd
 from opentoken.catalog.compose import ComposedEntry, PricePoint
 from opentoken.catalog.snapshot import Snapshot
-from opentoken.catalog.sync import SyncReport
 from opentoken.core.money import Prices
 from opentoken.stores.catalog import SPEC_FIELDS, CapabilitiesSpec, ModelId, ModelSpec
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from msgspec import UNSET, Struct
 
 from opentoken.admin.catalog_schema import ModelChange, ModelCreate, PriceCreate, SyncApply
+from opentoken.admin.catalog_sync import SyncReport, new_model_spec, sync_report
 from opentoken.catalog.compose import BaseCatalog, Composed, ComposedEntry, SpecError, compose, compose_entry
 from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.snapshot import Snapshot, snapshot_at
-from opentoken.catalog.sync import SyncReport, new_model_spec, sync_report
 from opentoken.core.errors import InvalidRequest, NotFound
 from opentoken.stores.catalog import SPEC_FIELDS, CatalogStore, ModelSpec, PriceRecord
 from opentoken.upstream.models import Listing

@@ -1,4 +1,7 @@
-"""Compare the catalog with the providers' own model lists (``opentoken catalog sync``).
+"""Compare the catalog with the providers' own model lists (``opentoken catalog sync``), for the admin.
+
+It lives with the admin (the top layer), as it joins the catalog with the providers' lists read by
+``upstream.models``.
 
 A listed model is *new* when no catalog entry of that provider has it as ``upstream_model`` or alias (and
 ``{provider}/{id}`` is not a catalog name); only models that can answer chat calls count. A catalog model is
