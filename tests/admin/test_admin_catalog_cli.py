@@ -6,8 +6,10 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -30,8 +32,11 @@ def root() -> None:
 register_commands(root)
 
 
+Invoke = Callable[..., Result]
+
+
 @pytest.fixture
-def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+def cli(tmp_path: Path) -> Invoke:
     runner = CliRunner()
     obj = {"database_url": f"sqlite:///{tmp_path / 'cli.db'}", "redis_url": None}
 
@@ -45,11 +50,11 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
     return invoke
 
 
-def as_json(result: Result) -> dict:  # type: ignore[type-arg]
+def as_json(result: Result) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
-def test_list_and_show(cli) -> None:  # type: ignore[no-untyped-def]
+def test_list_and_show(cli: Invoke) -> None:
     table = cli("catalog", "list").stdout.splitlines()
     assert table[0].split()[:3] == ["ID", "STATE", "SOURCE"]
     assert any(line.split()[:2] == ["anthropic/claude-sonnet-4-5", "retired"] for line in table)
@@ -61,7 +66,7 @@ def test_list_and_show(cli) -> None:  # type: ignore[no-untyped-def]
     assert missing.exit_code == 1 and "No model 'anthropic/nope'" in missing.output
 
 
-def test_set_changes_a_model_and_adds_a_new_one(cli) -> None:  # type: ignore[no-untyped-def]
+def test_set_changes_a_model_and_adds_a_new_one(cli: Invoke) -> None:
     changed = as_json(
         cli(
             "catalog", "set", FLASH, "--capability", "vision=false", "--alias", "flash", "--alias", "fast",
@@ -81,7 +86,7 @@ def test_set_changes_a_model_and_adds_a_new_one(cli) -> None:  # type: ignore[no
     assert (new["state"], new["source"], new["prices"]["input"]) == ("active", "database", "2")
 
 
-def test_set_errors_name_the_option(cli) -> None:  # type: ignore[no-untyped-def]
+def test_set_errors_name_the_option(cli: Invoke) -> None:
     assert "--capability" in cli("catalog", "set", FLASH, "--capability", "vision", ok=False).output
     assert "--input and --output" in cli("catalog", "set", "anthropic/x", "--context-window", "9", ok=False).output
     assert "catalog price" in cli("catalog", "set", FLASH, "--input", "1", ok=False).output
@@ -91,7 +96,7 @@ def test_set_errors_name_the_option(cli) -> None:  # type: ignore[no-untyped-def
     assert conflict.exit_code == 1 and "already a name of anthropic/claude-haiku-4-5" in conflict.output
 
 
-def test_prices_are_added_scheduled_listed_and_cancelled(cli) -> None:  # type: ignore[no-untyped-def]
+def test_prices_are_added_scheduled_listed_and_cancelled(cli: Invoke) -> None:
     later = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
     history = as_json(cli("catalog", "price", FLASH, "--input", "0.6", "--output", "3.5", "--json"))["data"]
     assert [(p["prices"]["input"], p["in_force"]) for p in history] == [("0.5", False), ("0.6", True)]
@@ -104,7 +109,7 @@ def test_prices_are_added_scheduled_listed_and_cancelled(cli) -> None:  # type: 
     assert [p["prices"]["input"] for p in after] == ["0.5", "0.6"]
 
 
-def test_disable_and_enable(cli) -> None:  # type: ignore[no-untyped-def]
+def test_disable_and_enable(cli: Invoke) -> None:
     assert as_json(cli("catalog", "disable", HAIKU, "--json"))["state"] == "disabled"
     assert "state               active" in cli("catalog", "enable", HAIKU).stdout
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -87,7 +88,7 @@ def test_a_database_entry_changes_only_the_fields_it_sets() -> None:
 
 
 def _caps(c: Capabilities) -> dict[str, bool]:
-    return {name: getattr(c, name) for name in Capabilities.__slots__}  # type: ignore[attr-defined]
+    return dict(asdict(c))
 
 
 def test_null_lifecycle_fields_clear_the_packaged_ones() -> None:

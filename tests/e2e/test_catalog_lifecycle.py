@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx2 as httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionChunk
 
 from support.servers import Gateway, gateway_env, gateway_process, run_cli, sandbox_process
 
@@ -61,7 +62,7 @@ def test_a_streamed_call_to_a_retired_model_carries_the_same_headers(gateway: Ga
         model="claude-sonnet-4-5", messages=HI, stream=True
     ) as resp:
         assert resp.headers["x-opentoken-successor-model"] == SUCCESSOR and resp.headers["sunset"] == SUNSET
-        chunks = list(resp.parse())
+        chunks = list(cast(Iterable[ChatCompletionChunk], resp.parse()))
     assert chunks and all(c.model == SUCCESSOR for c in chunks)
 
 

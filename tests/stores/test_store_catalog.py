@@ -4,6 +4,7 @@ and never rewritten, and only a price that has not taken effect yet may be cance
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -88,7 +89,7 @@ async def test_a_refused_change_writes_nothing(stores: Stores) -> None:
 
 
 async def test_concurrent_updates_of_one_entry_are_serialised(stores: Stores) -> None:
-    def add_alias(name: str):  # type: ignore[no-untyped-def]
+    def add_alias(name: str) -> Callable[[ModelSpec | None], ModelSpec]:
         def change(current: ModelSpec | None) -> ModelSpec:
             aliases = [] if current is None or not isinstance(current.aliases, list) else current.aliases
             return ModelSpec(aliases=[*aliases, name])

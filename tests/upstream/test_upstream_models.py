@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,11 +27,11 @@ def deployment(provider: str, url: str, key: str = "test-key") -> Deployment:
 
 
 async def test_every_page_is_read(sandbox: str) -> None:
-    anthropic = [
+    anthropic: list[dict[str, Any]] = [
         {"type": "model", "id": f"claude-test-{i:04d}", "display_name": f"T{i}", "created_at": "2026-01-01T00:00:00Z"}
         for i in range(2345)
     ]
-    gemini = [
+    gemini: list[dict[str, Any]] = [
         {"name": f"models/gemini-test-{i:04d}", "supportedGenerationMethods": ["generateContent"]} for i in range(2100)
     ]
     async with aiohttp.ClientSession() as http:
