@@ -165,7 +165,7 @@ def build_app(settings: Settings) -> Starlette:
             )
 
             async def catalog_changed() -> None:
-                await live.refresh()  # this replica at once; the others when they hear the bus
+                await live.reload()  # this replica at once; the others when they hear the bus
                 await bus.publish(CATALOG_CHANGED)
 
             async def provider_lists() -> list[Listing]:

@@ -64,16 +64,21 @@ class LiveCatalog:
             self.reloads += 1
             return True
 
+    async def reload(self) -> None:
+        """``refresh``, logging instead of raising when the store cannot be read (the catalog in force stays;
+        the next refresh tries again)."""
+        try:
+            await self.refresh()
+        except (OSError, SQLAlchemyError) as e:
+            log.warning("catalog refresh failed (the catalog in force stays): %s", e)
+
     async def _watch(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._refresh_seconds):
                     await self._wake.wait()
             self._wake.clear()
-            try:
-                await self.refresh()
-            except (OSError, SQLAlchemyError) as e:
-                log.warning("catalog refresh failed (the catalog in force stays): %s", e)
+            await self.reload()
 
     async def close(self) -> None:
         if self._task is not None:
