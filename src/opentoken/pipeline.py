@@ -66,6 +66,7 @@ class Served:
     limit_headers: Mapping[str, str]  # x-ratelimit-* of the admission
     simulated: bool  # answered by the built-in sandbox, not a real provider
     native: bool = False  # passed through: the reply is in the client's own wire API (``core.chat.NativeRequest``)
+    notices: Mapping[str, str] = field(default_factory=dict)  # the catalog's lifecycle headers for the model asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,7 @@ class Pipeline:
         calls = Calls(self.client, chain, deadline=time.monotonic() + models[0].timeouts.total)
         if request.stream:
             streamed = await self._route(calls, meter, calls.stream)
-            return MeteredStream(self, streamed, self._served(streamed, chain, meter), meter)
+            return MeteredStream(self, streamed, self._served(request, streamed, chain, meter), meter)
         done = await self._route(calls, meter, calls.complete)
         done.lease.release()
         meter.mark_first_token()
@@ -160,7 +161,7 @@ class Pipeline:
         except asyncio.CancelledError:
             meter.abandon(result.usage, *self.cut())  # a no-op once finish() has queued the record
             raise
-        return Completed(self._served(done, chain, meter), result, cost)
+        return Completed(self._served(request, done, chain, meter), result, cost)
 
     async def _prepare(
         self, key: ApiKey, request: ChatRequest, models: list[ModelInfo], admission: Admission
@@ -192,8 +193,7 @@ class Pipeline:
         meter.model, meter.attempts = routed.model, routed.attempts
         return routed
 
-    @staticmethod
-    def _served(routed: Routed[T], chain: list[Prepared], meter: CallMeter) -> Served:
+    def _served(self, request: ChatRequest, routed: Routed[T], chain: list[Prepared], meter: CallMeter) -> Served:
         upstream = next(p.request for p in chain if p.model.id == routed.model.id)
         return Served(
             model=routed.model,
@@ -202,6 +202,7 @@ class Pipeline:
             limit_headers=meter.admission.headers,
             simulated=routed.deployment.simulated,
             native=upstream.native,
+            notices=self.catalog.notices(request.model),
         )
 
     def cut(self) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.model import Timeouts
 
 
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(None, description="enables the admin API under `/admin/v1` (see docs/admin-api.md)")
     catalog_file: Path | None = Field(
         None, description="a TOML file merged over the packaged catalog (same shape as `catalog/models.toml`)"
+    )
+    retired_models: RetiredPolicy = Field(
+        "successor",
+        description="a call to a retired model: `successor` (answered by its successor, said in a header) or "
+        "`refuse` (410 `model_retired` naming the successor); see docs/catalog.md",
+    )
+    catalog_refresh_seconds: float = Field(
+        0.5, gt=0, le=1.0, description="how often the catalog re-reads run-time changes (behind the bus notices)"
     )
     log_level: str = Field("info", description="debug, info, warning or error")
     proxy_headers: bool = Field(False, description="trust `X-Forwarded-*` (only behind a reverse proxy)")
@@ -132,7 +141,7 @@ def load_settings(**overrides: Any) -> Settings:
 # ---- what the settings are, where each came from, and what was given but is not a setting ----
 
 Source = Literal["default", "file", "environment", "command line"]
-_SECRET_WORDS = ("key", "secret", "password", "token")
+_SECRET_WORDS = ("_key", "_keys", "secret", "password", "_token")  # names that end so hold a secret
 ALWAYS_KNOWN = ("OPENTOKEN_CONFIG",)  # read before the settings themselves
 
 
@@ -165,7 +174,7 @@ def _masked(name: str, value: object) -> str:
     text = (
         value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, list) else str(value)
     )
-    if any(word in name for word in _SECRET_WORDS):
+    if name.endswith(_SECRET_WORDS):
         return "(set, hidden)" if text else ""
     if "://" in text:  # a URL may carry a password: keep scheme, user and host
         parts = urlsplit(text)

@@ -11,14 +11,15 @@ import pytest
 
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.chat import ChatRequest
-from opentoken.core.errors import ModelNotAllowed, ModelNotFound, UnsupportedParameter
+from opentoken.core.errors import ModelNotAllowed, ModelNotFound, ModelRetired, UnsupportedParameter
 from opentoken.ingress.openai_chat.parse import parse_body
 from opentoken.providers.registry import all_providers
 from opentoken.routing.chain import chain_models, prepare_chain
 from opentoken.stores.base import ApiKey
 from opentoken.upstream.media import MediaFetcher
 
-SONNET, HAIKU, FLASH = "anthropic/claude-sonnet-4-5", "anthropic/claude-haiku-4-5", "google/gemini-3-flash"
+SONNET, HAIKU, FLASH = "anthropic/claude-sonnet-4-6", "anthropic/claude-haiku-4-5", "google/gemini-3-flash"
+RETIRED = "anthropic/claude-sonnet-4-5"  # retired on 2026-11-30 in the packaged catalog, successor SONNET
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,21 @@ def test_catalog_chain_skips_unknown_and_forbidden_models(catalog) -> None:
         "anthropic/with-chain",
         HAIKU,
     ]
+
+
+def test_a_retired_model_in_the_chain_is_answered_by_its_successor(catalog) -> None:
+    assert ids(chain_models(request(RETIRED), key(), catalog)) == [SONNET]
+    assert ids(chain_models(request(FLASH, models=[RETIRED]), key(), catalog)) == [FLASH, SONNET]
+    # the key is checked against the model that answers: a key for the retired id alone may not use another
+    with pytest.raises(ModelNotAllowed):
+        chain_models(request(RETIRED), key(RETIRED), catalog)
+
+
+def test_a_retired_model_is_refused_naming_its_index_under_the_refuse_policy() -> None:
+    refusing = load_catalog(retired="refuse")
+    with pytest.raises(ModelRetired) as info:
+        chain_models(request(FLASH, models=[HAIKU, RETIRED]), key(), refusing)
+    assert info.value.loc == ("fallback_models", 1) and info.value.status == 410 and SONNET in info.value.message
 
 
 def test_unknown_request_fallback_names_its_index(catalog) -> None:

@@ -14,10 +14,11 @@ from opentoken.providers.registry import all_providers
 from opentoken.routing.pool import DeploymentPool
 from opentoken.settings import DeploymentConfig, Settings
 from opentoken.upstream.client import Deployment
+from support.catalog import entry
 
 CATALOG = load_catalog()
 PROVIDERS = all_providers()
-SONNET = CATALOG.resolve("anthropic/claude-sonnet-4-5")
+SONNET = entry(CATALOG, "anthropic/claude-sonnet-4-5")
 HAIKU = CATALOG.resolve("anthropic/claude-haiku-4-5")
 FLASH = CATALOG.resolve("google/gemini-3-flash")
 

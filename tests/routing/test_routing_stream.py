@@ -12,9 +12,10 @@ from opentoken.core.result import BlockDelta, UsageUpdate
 from opentoken.providers.base import SSEEvent
 from opentoken.providers.registry import all_providers
 from opentoken.routing.stream import LiveStream
+from support.catalog import entry
 from support.views import view
 
-MODEL = load_catalog().resolve("anthropic/claude-sonnet-4-5")
+MODEL = entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 START = SSEEvent(
     event="message_start",
     data='{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",'

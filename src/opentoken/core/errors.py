@@ -6,7 +6,8 @@ error maps that turn upstream replies into these classes) and translated exactly
 
     GatewayError                         500 server_error
     ├── InvalidRequest                   400 invalid_request_error
-    │   ├── ModelNotFound                400 model_not_found (unregistered model id: no upstream call)
+    │   ├── ModelNotFound                400 model_not_found (unregistered or disabled model id: no upstream call)
+    │   ├── ModelRetired                 410 model_retired (retired model, refused by the operator's policy)
     │   ├── UnsupportedParameter         400 unsupported_parameter (cannot be honoured for this model)
     │   └── RequestTooLarge              413 request_too_large
     ├── AuthenticationFailed             401 invalid_api_key
@@ -82,6 +83,13 @@ class InvalidRequest(GatewayError):
 
 class ModelNotFound(InvalidRequest):
     code = "model_not_found"
+
+
+class ModelRetired(InvalidRequest):
+    """The model is past its retirement date and the gateway refuses it; the message names the successor."""
+
+    status = 410
+    code = "model_retired"
 
 
 class UnsupportedParameter(InvalidRequest):

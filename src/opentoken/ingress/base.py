@@ -61,9 +61,10 @@ class Codec(Protocol[P]):
 
 
 def served_headers(served: Served) -> dict[str, str]:
-    """Headers every ingress sends for a served call: rate limits, provider, attempts, lifecycle, simulation."""
+    """Headers every ingress sends for a served call: rate limits, lifecycle, provider, attempts, simulation."""
     headers = {
         **served.limit_headers,
+        **served.notices,  # Deprecation / Sunset / successor Link, and which model answered for a retired one
         "x-opentoken-provider": served.model.provider,
         "x-opentoken-attempts": str(served.attempts),
     }

@@ -39,6 +39,25 @@ class UpstreamRequest:
     native: bool = False  # the body is the client's own (pass-through): its reply is relayed as it came
 
 
+@dataclass(frozen=True, slots=True)
+class ListedModel:
+    """One model of a provider's own model list (``GET /v1/models``, ``models.list``), as far as it says."""
+
+    id: str  # the provider's model id, as sent in requests
+    display_name: str = ""
+    created: int | None = None  # unix seconds
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    generates_text: bool = True  # False for models the chat path cannot call (embeddings, ...)
+    thinking: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPage:
+    models: tuple[ListedModel, ...]
+    next_cursor: str | None = None  # None: this was the last page
+
+
 class StreamDecoder(Protocol):
     """Small state object fed one upstream SSE event at a time.
 
@@ -86,6 +105,14 @@ class Provider(Protocol):
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
         """Map an upstream HTTP error reply onto the GatewayError tree (never leaking credentials)."""
+        ...
+
+    def model_list_request(self, cursor: str | None) -> UpstreamRequest:
+        """A GET of one page of the provider's model list (``cursor``: from the previous ``ModelPage``)."""
+        ...
+
+    def parse_model_list(self, body: bytes) -> ModelPage:
+        """Parse one page of the model list; an unreadable one raises ``UpstreamProtocolError``."""
         ...
 
 

@@ -45,6 +45,10 @@ class DeploymentPool:
         self._busy: dict[str, int] = {d.name: 0 for d in (*self._defaults.values(), *self._configured)}
         self._rng = rng or random.Random()
 
+    def defaults(self) -> list[Deployment]:
+        """Each provider's default deployment (its usual key and base URL, or the sandbox)."""
+        return list(self._defaults.values())
+
     def serving(self, model: ModelInfo) -> list[Deployment]:
         found = [
             d

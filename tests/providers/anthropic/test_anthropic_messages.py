@@ -25,8 +25,9 @@ from opentoken.core.chat import (
 from opentoken.core.errors import GatewayError, InvalidRequest, UnsupportedParameter
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.messages import LEADING_USER_TEXT
+from support.catalog import entry
 
-SONNET = load_catalog().resolve("anthropic/claude-sonnet-4-5")
+SONNET = entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 
 
 def msg(role: Role, *parts: str | Part, **kwargs: Any) -> Message:

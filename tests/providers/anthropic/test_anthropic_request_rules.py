@@ -23,9 +23,10 @@ from opentoken.core.errors import InvalidRequest, UnsupportedParameter
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.request import JSON_OBJECT_INSTRUCTION
 from opentoken.providers.base import UpstreamRequest
+from support.catalog import entry
 
 CATALOG = load_catalog()
-SONNET = CATALOG.resolve("anthropic/claude-sonnet-4-5")  # budget thinking, 64000 max output, default 8192
+SONNET = entry(CATALOG, "anthropic/claude-sonnet-4-5")  # budget thinking, 64000 max output, default 8192
 SONNET_46 = CATALOG.resolve("anthropic/claude-sonnet-4-6")  # adaptive thinking
 OPUS_41 = CATALOG.resolve("anthropic/claude-opus-4-1")  # no structured output, 32000 max output
 NO_REASONING = replace(SONNET, capabilities=replace(SONNET.capabilities, reasoning=False), reasoning=ReasoningSpec())

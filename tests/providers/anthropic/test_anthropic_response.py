@@ -13,6 +13,7 @@ from opentoken.core.errors import UpstreamOverloaded, UpstreamProtocolError
 from opentoken.core.result import Stop, TextBlock, ThinkingBlock, ToolCallBlock, Usage
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.response import STOP_REASONS, parse_response, stop_of
+from support.catalog import entry
 from support.fixtures import ANTHROPIC
 from support.views import view
 
@@ -29,7 +30,7 @@ def _body(name: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def model() -> ModelInfo:
-    return load_catalog().resolve("anthropic/claude-sonnet-4-5")
+    return entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 
 
 # file -> (id, upstream_model, finish_reason, usage, content start (None: content is None), reasoning start,

@@ -33,6 +33,7 @@ from opentoken.core.result import (
 )
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.base import SSEEvent
+from support.catalog import entry
 from support.fixtures import ANTHROPIC
 from support.views import view
 
@@ -102,7 +103,7 @@ def decode(model: ModelInfo, events: list[SSEEvent]) -> list[StreamEvent]:
 
 @pytest.fixture(scope="module")
 def model() -> ModelInfo:
-    return load_catalog().resolve("anthropic/claude-sonnet-4-5")
+    return entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 
 
 STREAMS = sorted(p.name for p in FIXTURES.glob("stream_*.json"))

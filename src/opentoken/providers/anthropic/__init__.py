@@ -14,12 +14,12 @@ from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, NativeRequest
 from opentoken.core.errors import GatewayError
 from opentoken.core.result import ChatResult
-from opentoken.providers.anthropic import native
+from opentoken.providers.anthropic import models, native
 from opentoken.providers.anthropic.errors import parse_error
 from opentoken.providers.anthropic.request import build_request
 from opentoken.providers.anthropic.response import parse_response
 from opentoken.providers.anthropic.stream import AnthropicStreamDecoder
-from opentoken.providers.base import Provider, UpstreamRequest
+from opentoken.providers.base import ModelPage, Provider, UpstreamRequest
 
 
 class AnthropicProvider:
@@ -57,6 +57,12 @@ class AnthropicProvider:
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
         return parse_error(status, headers, body)
+
+    def model_list_request(self, cursor: str | None) -> UpstreamRequest:
+        return models.model_list_request(cursor)
+
+    def parse_model_list(self, body: bytes) -> ModelPage:
+        return models.parse_model_list(body)
 
 
 PROVIDER: Provider = AnthropicProvider()

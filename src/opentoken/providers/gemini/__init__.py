@@ -13,8 +13,8 @@ from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, NativeRequest
 from opentoken.core.errors import GatewayError, UnsupportedParameter
 from opentoken.core.result import ChatResult
-from opentoken.providers.base import Provider, UpstreamRequest
-from opentoken.providers.gemini import count
+from opentoken.providers.base import ModelPage, Provider, UpstreamRequest
+from opentoken.providers.gemini import count, models
 from opentoken.providers.gemini.errors import parse_error
 from opentoken.providers.gemini.request import build_request
 from opentoken.providers.gemini.response import parse_response
@@ -54,6 +54,12 @@ class GeminiProvider:
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
         return parse_error(status, headers, body)
+
+    def model_list_request(self, cursor: str | None) -> UpstreamRequest:
+        return models.model_list_request(cursor)
+
+    def parse_model_list(self, body: bytes) -> ModelPage:
+        return models.parse_model_list(body)
 
 
 PROVIDER: Provider = GeminiProvider()
