@@ -26,6 +26,7 @@ from opentoken.core.chat import Part as CanonicalPart
 from opentoken.core.errors import InvalidRequest
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.replay import DUMMY_SIGNATURE, ReplayData, read_replay
+from opentoken.providers.nesting import check_nesting
 
 Indexed = tuple[int, Message]
 
@@ -183,6 +184,7 @@ def _arguments(text: str, param: str) -> dict[str, Any]:
         raise InvalidRequest("Tool call arguments must be a JSON object.", param=param) from e
     if not isinstance(value, dict):
         raise InvalidRequest("Tool call arguments must be a JSON object.", param=param)
+    check_nesting(value, param)
     return value
 
 
