@@ -136,6 +136,9 @@ def build_app(settings: Settings) -> Starlette:
                 max_bytes=settings.media_max_bytes,
                 timeout=settings.media_timeout_seconds,
                 allow=settings.media_allow_hosts,
+                max_urls=settings.media_max_urls,
+                max_total_bytes=settings.media_max_total_bytes,
+                concurrency=settings.media_concurrency,
             )
             stack.push_async_callback(media.close)
             pool = await _deployments(settings, providers, stack)

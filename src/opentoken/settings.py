@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     media_max_bytes: int = 20 * 1024 * 1024
     media_timeout_seconds: float = 10.0
     media_allow_hosts: list[str] = Field(default_factory=list)  # CIDRs / hosts exempt from the SSRF guard
+    media_max_urls: int = Field(default=16, ge=0)  # image URLs one request may ask the gateway to fetch
+    media_max_total_bytes: int = Field(default=50 * 1024 * 1024, gt=0)  # all media of one request together
+    media_concurrency: int = Field(default=4, gt=0)  # fetches at a time for one request
     # routing and resilience
     max_attempts: int = 3
     retry_base_seconds: float = 0.25
