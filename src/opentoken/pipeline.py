@@ -70,7 +70,7 @@ class Pipeline:
         """``run`` for a caller already authenticated (the console's playground holds the key's record)."""
         request, _ = parse_body(body)
         models = chain_models(request, key, self.catalog)
-        request = await self._with_replay(request)
+        request = await self._with_replay(request, key.id)
         chain = await prepare_chain(request, models, self.providers, self.media)
         model = chain[0].model
         prompt_tokens = prompt_token_estimate(request, len(body))
@@ -90,7 +90,7 @@ class Pipeline:
         result = done.value
         headers = self._headers(request, done, chain, meter)
         try:
-            await self._keep_replay(result)
+            await self._keep_replay(result, meter.key.id)
             cost = await meter.finish(result.usage)
         except asyncio.CancelledError:
             meter.abandon(result.usage, *self._cut())  # a no-op once finish() has queued the record
@@ -142,7 +142,7 @@ class Pipeline:
                     for frame in frames:
                         yield frame
             result = live.folder.result()
-            await self._keep_replay(result)
+            await self._keep_replay(result, meter.key.id)
             cost = await meter.finish(result.usage)
             if request.include_usage:
                 yield writer.usage(usage_out(result.usage, cost))
@@ -161,12 +161,13 @@ class Pipeline:
         """Status and error code of a call cancelled midway: the client left, or the drain deadline passed."""
         return (503, "gateway_shutdown") if self.draining else (499, "client_disconnected")
 
-    async def _with_replay(self, request: ChatRequest) -> ChatRequest:
-        """Re-attach stored provider state (thinking blocks, signatures) to assistant turns, by tool-call id."""
+    async def _with_replay(self, request: ChatRequest, key_id: str) -> ChatRequest:
+        """Re-attach stored provider state (thinking blocks, signatures) to assistant turns, by tool-call id,
+        from what this key stored (never another key's)."""
         wanted = [m.tool_calls[0].id for m in request.messages if m.role == "assistant" and m.tool_calls]
         if not wanted:
             return request
-        found = await self.replay.get_many(wanted)
+        found = await self.replay.get_many(key_id, wanted)
         if not found:
             return request
         messages = tuple(
@@ -177,10 +178,10 @@ class Pipeline:
         )
         return replace(request, messages=messages)
 
-    async def _keep_replay(self, result: ChatResult) -> None:
+    async def _keep_replay(self, result: ChatResult, key_id: str) -> None:
         items: dict[str, ReplayState] = {}
         for choice in result.choices:
             if choice.replay is not None and choice.tool_calls:
                 items[choice.tool_calls[0].id] = choice.replay
         if items:
-            await self.replay.put(items, self.replay_ttl)
+            await self.replay.put(key_id, items, self.replay_ttl)

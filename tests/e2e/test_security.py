@@ -1,0 +1,66 @@
+"""Issue 10 through the real gateway process: what one tenant, an attacker or a careless operator can do.
+
+Each test names the item of issue 10 it keeps fixed. The abuse suite (``tests/abuse``) holds the ones that
+prove a resource bound; the fuzz suite (``tests/fuzz``) holds the property-based ones.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2 as httpx
+import openai
+
+from support.servers import Gateway
+
+SONNET = "anthropic/claude-sonnet-4-5"
+WEATHER: Any = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def new_key(gateway: Gateway, **fields: Any) -> tuple[str, str]:
+    r = httpx.post(
+        gateway.url + "/admin/v1/keys",
+        headers={"Authorization": f"Bearer {gateway.admin_key}"},
+        json={"name": "security", **fields},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["key"]
+
+
+def sdk(gateway: Gateway, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.v1, api_key=key, max_retries=0)
+
+
+def test_one_tenant_cannot_replay_another_tenants_reasoning(gateway: Gateway, sandbox: httpx.Client) -> None:
+    """Item 4: stored thinking is re-attached only for the key that produced it."""
+    _, key_a = new_key(gateway)
+    _, key_b = new_key(gateway)
+    messages: list[Any] = [{"role": "user", "content": "Call get_weather for Oslo."}]
+    first = sdk(gateway, key_a).chat.completions.create(
+        model=SONNET, messages=messages, tools=[WEATHER], reasoning_effort="low"
+    )
+    thinking = (first.choices[0].message.model_extra or {}).get("reasoning_content")
+    assert thinking and first.choices[0].message.tool_calls
+    call = first.choices[0].message.tool_calls[0]
+    messages.append(first.choices[0].message.model_dump(exclude_none=True, exclude={"reasoning_content"}))
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "3C"})
+
+    sandbox.delete("/_sandbox/requests")
+    sdk(gateway, key_b).chat.completions.create(model=SONNET, messages=messages, tools=[WEATHER])
+    sent = json.dumps(sandbox.get("/_sandbox/requests", params={"provider": "anthropic"}).json()["requests"][-1])
+    assert thinking not in sent and '"thinking"' not in sent.replace('"thinking": null', "")
+
+    sandbox.delete("/_sandbox/requests")  # the key that made it still gets it back
+    sdk(gateway, key_a).chat.completions.create(
+        model=SONNET, messages=messages, tools=[WEATHER], reasoning_effort="low"
+    )
+    sent = json.dumps(sandbox.get("/_sandbox/requests", params={"provider": "anthropic"}).json()["requests"][-1])
+    assert json.dumps(thinking)[1:-1] in sent
