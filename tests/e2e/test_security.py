@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx2 as httpx
 import openai
+import pytest
 
 from support.servers import Gateway
 
@@ -64,3 +65,61 @@ def test_one_tenant_cannot_replay_another_tenants_reasoning(gateway: Gateway, sa
     )
     sent = json.dumps(sandbox.get("/_sandbox/requests", params={"provider": "anthropic"}).json()["requests"][-1])
     assert json.dumps(thinking)[1:-1] in sent
+
+
+GEMINI = "google/gemini-2.5-flash"
+CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+INVALID_FOR_PROVIDER: list[tuple[str, str, list[Any], dict[str, Any], str]] = [
+    (
+        "empty base64 image data",
+        SONNET,
+        [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,"}}]}],
+        {},
+        "messages[0].content[0].image_url.url",
+    ),
+    ("n above Gemini's candidate limit", GEMINI, [{"role": "user", "content": "hi"}], {"n": 9}, "n"),
+    ("n of 128 on Gemini", GEMINI, [{"role": "user", "content": "hi"}], {"n": 128}, "n"),
+    (
+        "empty tool-call name",
+        SONNET,
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [{**CALL, "function": {"name": "", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "x"},
+        ],
+        {},
+        "messages[1].tool_calls[0].function.name",
+    ),
+    (
+        "tool message with no matching call",
+        SONNET,
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [CALL]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "x"},
+            {"role": "tool", "tool_call_id": "call_nobody_made", "content": "y"},
+        ],
+        {},
+        "messages[3].tool_call_id",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "messages", "extra", "param"),
+    [c[1:] for c in INVALID_FOR_PROVIDER],
+    ids=[c[0] for c in INVALID_FOR_PROVIDER],
+)
+def test_requests_invalid_for_the_provider_are_400s_before_any_upstream_call(
+    gateway: Gateway, sandbox: httpx.Client, model: str, messages: list[Any], extra: dict[str, Any], param: str
+) -> None:
+    """Item 11: validated before sending; a 400 naming the param, and the provider never sees it."""
+    r = httpx.post(
+        gateway.v1 + "/chat/completions",
+        headers={"Authorization": f"Bearer {gateway.key}"},
+        json={"model": model, "messages": messages, **extra},
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == param
+    assert sandbox.get("/_sandbox/requests").json() == {"requests": []}
