@@ -168,7 +168,7 @@ def build_app(settings: Settings) -> Starlette:
             app.state.pipeline = pipeline
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[],
         lifespan=lifespan,
         middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware)],
@@ -178,6 +178,8 @@ def build_app(settings: Settings) -> Starlette:
             Exception: unexpected_error_handler,
         },
     )
+    app.router.redirect_slashes = False  # its redirects are built from the client's Host header
+    return app
 
 
 def mark_draining(app: object) -> None:

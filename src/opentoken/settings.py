@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from opentoken.catalog.model import Timeouts
@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
+
+    @field_validator("redis_url", "admin_key", "catalog_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """A variable set to an empty string (as templates and compose files leave them) counts as unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
     def settings_customise_sources(

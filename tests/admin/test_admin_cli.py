@@ -18,6 +18,7 @@ from opentoken.admin.cli import register_commands
 from opentoken.auth.keys import hash_key
 from opentoken.stores.base import ApiKey, UsageRecord
 from opentoken.stores.factory import open_stores
+from opentoken.stores.sql.migrate import HEAD_REVISION
 
 
 @click.group()
@@ -164,7 +165,7 @@ def test_usage_table_and_json(cli: Invoke, db_url: str) -> None:
 
 
 def test_migrate_reports_the_revision(cli: Invoke) -> None:
-    assert "revision 0001" in cli("migrate").stdout
+    assert f"revision {HEAD_REVISION}" in cli("migrate").stdout
 
 
 def test_database_url_comes_from_settings_without_obj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,3 +174,11 @@ def test_database_url_comes_from_settings_without_obj(tmp_path: Path, monkeypatc
     result = CliRunner().invoke(root, ["keys", "create", "--name", "env", "--json"])
     assert result.exit_code == 0, result.output
     assert stored(url, json.loads(result.stdout)["key"]) is not None
+
+
+def test_a_key_that_would_be_born_expired_is_refused(cli: Invoke) -> None:
+    """Issue 10 item 12: ``--expires-at`` in the past is an error naming the option, and no key is made."""
+    past = cli("keys", "create", "--name", "late", "--expires-at", "2020-01-01", ok=False)
+    assert past.exit_code == 1 and "in the past" in past.output and "--expires-at" in past.output
+    assert json.loads(cli("keys", "list", "--json").stdout)["data"] == []
+    cli("keys", "create", "--name", "fine", "--expires-at", "2999-01-01")

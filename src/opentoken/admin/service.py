@@ -30,6 +30,11 @@ class AdminServices:
     on_key_changed: Callable[[str], Awaitable[None]] = _no_listener
 
     async def create_key(self, spec: KeyCreate) -> tuple[ApiKey, str]:
+        if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
+            raise InvalidRequest(
+                f"expires_at {spec.expires_at:%Y-%m-%d %H:%M:%S} UTC is in the past: the key would never work.",
+                param="expires_at",
+            )
         key, secret = new_api_key(
             spec.name,
             owner=spec.owner,
