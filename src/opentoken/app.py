@@ -33,6 +33,7 @@ from opentoken.stores.factory import open_cooldowns, open_stores
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken_sandbox.app import running_sandbox
+from opentoken_sandbox.config import SandboxConfig
 
 log = logging.getLogger("opentoken")
 SANDBOX_KEY = "sandbox-key"
@@ -104,7 +105,7 @@ async def _deployments(
         elif settings.sandbox is not False:
             missing.append(name)
     if missing:
-        url = await stack.enter_async_context(running_sandbox())
+        url = await stack.enter_async_context(running_sandbox(SandboxConfig(control=settings.sandbox_control)))
         _banner(missing, url)
         for name in missing:
             found[name] = Deployment(

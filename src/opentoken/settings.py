@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
+    # the embedded sandbox's control surface (/_sandbox/*: prompt log, fault queue) and fault markers
+    sandbox_control: bool = False
 
     @field_validator("redis_url", "admin_key", "catalog_file", mode="before")
     @classmethod

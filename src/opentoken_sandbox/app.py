@@ -28,7 +28,10 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app[STATE] = SandboxState.create(config or SandboxConfig())
     app.router.add_post("/v1/messages", messages)
     app.router.add_post("/v1beta/models/{target}", models_action)
-    control.add_routes(app)
+    if app[STATE].config.control:
+        control.add_routes(app)
+    else:
+        app.router.add_get("/healthz", control.health)
     return app
 
 

@@ -6,14 +6,20 @@ prove a resource bound; the fuzz suite (``tests/fuzz``) holds the property-based
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import openai
 import pytest
 
-from support.servers import Gateway
+from support.servers import Gateway, base_env, free_port, opentoken, run_cli, wait_http
 
 SONNET = "anthropic/claude-sonnet-4-5"
 WEATHER: Any = {
@@ -123,3 +129,49 @@ def test_requests_invalid_for_the_provider_are_400s_before_any_upstream_call(
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == param
     assert sandbox.get("/_sandbox/requests").json() == {"requests": []}
+
+
+@contextlib.contextmanager
+def embedded_sandbox_gateway(tmp_path: Path, **extra: str) -> Iterator[tuple[str, str, str]]:
+    """A gateway with no provider key, so it serves every model from its embedded sandbox: (url, key, sandbox)."""
+    env = {**base_env(), "OPENTOKEN_DATABASE_URL": f"sqlite:///{tmp_path / 'gw.db'}", **extra}
+    key = run_cli("keys", "create", "--name", "embedded", env=env).strip().splitlines()[-1]
+    port = free_port()
+    proc = opentoken("serve", "--port", str(port), env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        sandbox = ""
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            found = re.search(r"SANDBOX at (http://\S+)", line)
+            if found:
+                sandbox = found.group(1)
+                break
+        assert sandbox, "the gateway did not announce its embedded sandbox"
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe from filling up
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz", proc)
+        yield url, key, sandbox
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_the_embedded_sandbox_control_surface_is_off_by_default(tmp_path: Path) -> None:
+    """Item 13: no prompt log, no fault queue, and prompt markers do not inject faults."""
+    with embedded_sandbox_gateway(tmp_path) as (url, key, sandbox):
+        assert httpx.get(sandbox + "/_sandbox/requests").status_code == 404
+        assert httpx.post(sandbox + "/_sandbox/faults", json={"count": 1, "status": 500}).status_code == 404
+        assert httpx.delete(sandbox + "/_sandbox/requests").status_code == 404
+        reply = openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0).chat.completions.create(
+            model=SONNET, messages=[{"role": "user", "content": "hi [[fault:status=500]]"}]
+        )
+        assert reply.choices[0].finish_reason == "stop"
+
+
+def test_the_operator_may_turn_the_embedded_control_surface_on(tmp_path: Path) -> None:
+    with embedded_sandbox_gateway(tmp_path, OPENTOKEN_SANDBOX_CONTROL="true") as (url, key, sandbox):
+        assert httpx.get(sandbox + "/_sandbox/requests").status_code == 200
+        with pytest.raises(openai.InternalServerError):
+            openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0).chat.completions.create(
+                model=SONNET, messages=[{"role": "user", "content": "hi [[fault:status=500]]"}]
+            )
