@@ -16,6 +16,7 @@ from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
 from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from opentoken.http.failures import InternalErrors
 from opentoken.http.metrics import metrics_routes
 from opentoken.http.middleware import RequestIdMiddleware
 from opentoken.http.routes import public_routes
@@ -159,6 +160,7 @@ def build_app(settings: Settings) -> Starlette:
                 client=client,
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
+                stream_stall_seconds=settings.stream_stall_seconds,
             )
             admin = AdminServices(
                 keys=stores.keys, ledger=stores.ledger, admin_key=settings.admin_key, on_key_changed=bus.publish
@@ -172,7 +174,7 @@ def build_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[],
         lifespan=lifespan,
-        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware), Middleware(InternalErrors)],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,

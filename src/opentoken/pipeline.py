@@ -45,6 +45,8 @@ class Reply:
     headers: dict[str, str]
     body: bytes = b""
     stream: AsyncIterator[bytes] | None = None
+    deadline: float | None = None  # time.monotonic() by which a stream must be sent, whether or not it is read
+    stall_seconds: float | None = None  # a stream whose client reads nothing this long is ended
 
 
 @dataclass(slots=True)
@@ -59,6 +61,7 @@ class Pipeline:
     client: UpstreamClient
     media: MediaFetcher
     replay_ttl: int = 7 * 24 * 3600
+    stream_stall_seconds: float = 30.0
     background: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False  # set on SIGTERM: a call cut off from now on was cut by the shutdown
 
@@ -83,7 +86,8 @@ class Pipeline:
             stream = await self._route(calls, meter, calls.stream)
             frames = self._stream(request, stream, meter, completion_id)
             await anext(frames)  # start it: from here on, however it ends or is closed, it meters the call
-            return Reply(headers=self._headers(request, stream, chain, meter), stream=frames)
+            headers = self._headers(request, stream, chain, meter)
+            return Reply(headers, stream=frames, deadline=calls.deadline + 1.0, stall_seconds=self.stream_stall_seconds)
         done = await self._route(calls, meter, calls.complete)
         done.lease.release()
         meter.mark_first_token()

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     first_token_timeout_seconds: float = Field(default=_TIMEOUTS.first_token, gt=0)
     idle_timeout_seconds: float = Field(default=_TIMEOUTS.idle, gt=0)
     total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
+    # what a client connection may hold (see opentoken.http.server and docs/security.md)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)  # request line + headers; larger: 431
+    request_header_timeout_seconds: float = Field(default=10.0, gt=0)  # slow senders: 408 and closed
+    request_body_timeout_seconds: float = Field(default=60.0, gt=0)
+    stream_stall_seconds: float = Field(default=30.0, gt=0)  # a stream whose client reads nothing this long ends
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
     # the embedded sandbox's control surface (/_sandbox/*: prompt log, fault queue) and fault markers

@@ -48,7 +48,7 @@ def request_path(model: ModelInfo, stream: bool) -> str:
 def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
     adjusted: list[str] = []
     system, contents = build_contents(request.messages, signature_fallback=model.upstream_model.startswith("gemini-3"))
-    budget = SchemaBudget()  # one bound on the schema work of the whole request
+    budget = SchemaBudget.for_schemas(_schemas(request))  # one bound on the schema work of the whole request
     tools, tool_config = _tools(request, adjusted, budget)
     body = wire.GenerateContentRequest(
         contents=contents,
@@ -64,6 +64,13 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
         stream=request.stream,
         adjusted=tuple(adjusted),
     )
+
+
+def _schemas(request: ChatRequest) -> list[object]:
+    found: list[object] = [t.parameters for t in request.tools if t.parameters is not None]
+    if request.response_format is not None and request.response_format.schema is not None:
+        found.append(request.response_format.schema)
+    return found
 
 
 def _generation_config(

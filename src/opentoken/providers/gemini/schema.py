@@ -33,17 +33,18 @@ What the compiler does (every rule keeps the schema's meaning or loosens it, nev
   ``uniqueItems``, ``multipleOf``, ``contains``, ``dependent*``, ``unevaluated*``, ...) are dropped.
 - Nesting deeper than ``MAX_DEPTH`` is cut the same way as a cycle.
 
-Bounds (a client's schema is untrusted input, and inlining ``$ref``s can multiply it): one compiled request
-may visit at most ``MAX_NODES`` schema nodes and emit at most ``MAX_CHARS`` characters of names, titles,
-descriptions and enum values, and a path may pass through at most ``MAX_REF_HOPS`` distinct ``$ref``s; past
-any of them (a ``$ref`` bomb, a 1,000-long ``$ref`` chain) the request is refused with an ``InvalidRequest``
-naming the parameter, after bounded work. So are shapes that are not JSON Schema at all (``"required":
+Bounds (a client's schema is untrusted input, and inlining ``$ref``s can multiply it): the work of one
+request's schemas is proportional to what the client sent. Compiling may visit ``BASE_NODES`` schema nodes
+plus ``EXPANSION`` times the nodes sent (at most ``MAX_NODES``), and emit ``BASE_CHARS`` characters of names,
+titles, descriptions and enum values plus ``EXPANSION`` times those sent (at most ``MAX_CHARS``); a path may
+pass through at most ``MAX_REF_HOPS`` distinct ``$ref``s. Past any of them (a ``$ref`` bomb, a 1,000-long
+``$ref`` chain) the request is refused with an ``InvalidRequest`` naming the parameter, after bounded work. So are shapes that are not JSON Schema at all (``"required":
 null``, ``"properties": []``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +75,11 @@ ALLOWED_KEYWORDS = frozenset(
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
 STRING_FORMATS = frozenset({"date-time", "date", "time"})
 MAX_DEPTH = 32
-MAX_NODES = 10_000  # schema nodes visited per request (all tools and the response format together)
-MAX_CHARS = 2_000_000  # characters of names, titles, descriptions and enum values emitted per request
+BASE_NODES = 2_000  # schema nodes any request may visit (all tools and the response format together)
+BASE_CHARS = 200_000  # characters of names, titles, descriptions and enum values any request may emit
+EXPANSION = 10  # ... plus this many times what the request itself holds
+MAX_NODES = 50_000
+MAX_CHARS = 5_000_000
 MAX_REF_HOPS = 64  # distinct $refs on one path from the root
 
 _OBJECT_KEYS = ("properties", "required", "additionalProperties", "propertyOrdering")
@@ -97,8 +101,14 @@ _SHAPE_KEYS = frozenset({"type", "$ref", "anyOf", "oneOf", "allOf", "properties"
 class SchemaBudget:
     """What is left of the work one request's schemas may cause (share one across a request's schemas)."""
 
-    nodes: int = MAX_NODES
-    chars: int = MAX_CHARS
+    nodes: int = BASE_NODES
+    chars: int = BASE_CHARS
+
+    @classmethod
+    def for_schemas(cls, schemas: Iterable[Any]) -> SchemaBudget:
+        """The budget for a request sending ``schemas``: the base plus ``EXPANSION`` times their size."""
+        nodes, chars = _size(schemas)
+        return cls(min(MAX_NODES, BASE_NODES + EXPANSION * nodes), min(MAX_CHARS, BASE_CHARS + EXPANSION * chars))
 
 
 class _Refused(Exception):
@@ -113,7 +123,7 @@ def compile_schema(
     Raises ``InvalidRequest`` naming ``param`` when the schema is malformed or past a bound (see above).
     """
     try:
-        out = _Compiler(schema, budget or SchemaBudget()).node(schema, (), 0)
+        out = _Compiler(schema, budget or SchemaBudget.for_schemas([schema])).node(schema, (), 0)
     except _Refused as e:
         raise InvalidRequest(f"Invalid JSON Schema: {e}", param=param) from None
     if "type" not in out and "anyOf" not in out:
@@ -138,9 +148,15 @@ class _Compiler:
         self.budget.nodes -= 1
         self.budget.chars -= chars
         if self.budget.nodes < 0:
-            raise _Refused(f"it expands to more than {MAX_NODES} nodes (after inlining $ref).")
+            raise _Refused(
+                f"it expands to too many nodes after inlining $ref (the bound is {BASE_NODES} plus "
+                f"{EXPANSION} times the nodes sent)."
+            )
         if self.budget.chars < 0:
-            raise _Refused(f"it expands to more than {MAX_CHARS} characters of text (after inlining $ref).")
+            raise _Refused(
+                f"its text expands too much after inlining $ref (the bound is {BASE_CHARS} characters plus "
+                f"{EXPANSION} times the text sent)."
+            )
 
     # ---- references ----
 
@@ -323,6 +339,23 @@ class _Compiler:
             value = s.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 out[key] = value
+
+
+def _size(values: Iterable[Any]) -> tuple[int, int]:
+    """Objects and characters of text in ``values`` (walked without recursion, stopping past the caps)."""
+    nodes = chars = 0
+    todo = list(values)
+    while todo and nodes <= MAX_NODES and chars <= MAX_CHARS:
+        value = todo.pop()
+        if isinstance(value, Mapping):
+            nodes += 1
+            chars += sum(len(k) for k in value if isinstance(k, str))
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str):
+            chars += len(value)
+    return nodes, chars
 
 
 def _check_object_keywords(s: Mapping[str, Any]) -> None:
