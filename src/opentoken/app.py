@@ -6,9 +6,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from opentoken.admin.routes import AdminServices, admin_routes
 from opentoken.auth.authenticate import Authenticator
@@ -23,6 +27,7 @@ from opentoken.http.routes import public_routes
 from opentoken.limits.factory import open_limits
 from opentoken.metering.metrics import Metrics, ObservedLedger
 from opentoken.metering.writer import LedgerWriter
+from opentoken.openapi import openapi_document
 from opentoken.pipeline import Pipeline
 from opentoken.providers.base import Provider
 from opentoken.providers.registry import all_providers
@@ -116,6 +121,16 @@ async def _deployments(
     return DeploymentPool(found, configured)
 
 
+def openapi_route() -> Route:
+    """``GET /openapi.json``: the document of the gateway's own routes (``opentoken.openapi``)."""
+    document = orjson.dumps(openapi_document())
+
+    async def serve(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    return Route("/openapi.json", serve, methods=["GET"])
+
+
 def build_app(settings: Settings) -> Starlette:
     providers = all_providers()
     catalog = load_catalog(settings.catalog_file, settings.timeouts())
@@ -168,6 +183,7 @@ def build_app(settings: Settings) -> Starlette:
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
             app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
+            app.router.routes.append(openapi_route())
             app.state.pipeline = pipeline
             yield
 

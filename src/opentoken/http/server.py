@@ -11,7 +11,8 @@
   as raw bytes delimited by closing the connection (uvicorn would frame it in chunks, which an HTTP/1.0
   client reads as part of the body).
 
-The error bodies are OpenAI-shaped like every other error of the gateway. ``gateway_protocol(limits)`` is
+The error bodies are OpenAI-shaped like every other error of the gateway, and so is the 400 for a request
+that is not valid HTTP. ``gateway_protocol(limits)`` is
 the class given to ``uvicorn.Config(http=...)``.
 """
 
@@ -107,8 +108,9 @@ class GatewayProtocol(HttpToolsProtocol):
                 self._refuse(_refusal(431, "Request Header Fields Too Large", message, "headers_too_large"))
 
     def send_400_response(self, msg: str) -> None:
+        """A request httptools cannot parse: an OpenAI-shaped 400, and the connection closed."""
         if not self.transport.is_closing():
-            super().send_400_response(msg)
+            self._refuse(_refusal(400, "Bad Request", f"{msg} It is not valid HTTP/1.1.", "invalid_http"))
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
