@@ -74,9 +74,10 @@ class GatewayProtocol(HttpToolsProtocol):
         self._refuse(_refusal(408, "Request Timeout", message, "request_timeout"))
 
     def _refuse(self, response: bytes) -> None:
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            if cycle.response_started:  # the app already answered: nothing honest to add
+        """Answer ``response`` and close, unless the request being refused was already answered."""
+        cycle = None if self._in_head else self.cycle  # while a head is awaited, the last cycle is done with
+        if cycle is not None:
+            if cycle.response_started:  # the app already answered (a 413 before the body, say): just close
                 self.transport.close()
                 return
             cycle.disconnected = True  # the app's own reply, if any, is dropped
