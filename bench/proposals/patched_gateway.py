@@ -152,7 +152,7 @@ def patch_frames() -> None:
                     meter.mark_first_token()
                     yield b"".join(out)
             result = live.folder.result()
-            await self._keep_replay(result)
+            await self._keep_replay(result, meter.key.id)
             cost = await meter.finish(result.usage)
             usage = [writer.usage(usage_out(result.usage, cost))] if request.include_usage else []
             yield b"".join([*usage, DONE])
