@@ -6,9 +6,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from opentoken.admin.catalog_service import CatalogAdmin
 from opentoken.admin.routes import AdminServices, admin_routes
@@ -18,8 +22,10 @@ from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
 from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from opentoken.http.failures import InternalErrors
 from opentoken.http.metrics import metrics_routes
 from opentoken.http.middleware import RequestIdMiddleware
+from opentoken.http.openapi import openapi_document
 from opentoken.http.routes import public_routes
 from opentoken.limits.factory import open_limits
 from opentoken.metering.metrics import Metrics, ObservedLedger
@@ -37,6 +43,7 @@ from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken.upstream.models import Listing, listings
 from opentoken_sandbox.app import running_sandbox
+from opentoken_sandbox.config import SandboxConfig
 
 log = logging.getLogger("opentoken")
 SANDBOX_KEY = "sandbox-key"
@@ -108,7 +115,7 @@ async def _deployments(
         elif settings.sandbox is not False:
             missing.append(name)
     if missing:
-        url = await stack.enter_async_context(running_sandbox())
+        url = await stack.enter_async_context(running_sandbox(SandboxConfig(control=settings.sandbox_control)))
         _banner(missing, url)
         for name in missing:
             found[name] = Deployment(
@@ -116,6 +123,16 @@ async def _deployments(
             )
     configured = [] if settings.sandbox is True else configured_deployments(settings.deployments, providers)
     return DeploymentPool(found, configured)
+
+
+def openapi_route() -> Route:
+    """``GET /openapi.json``: the document of the gateway's own routes (``opentoken.http.openapi``)."""
+    document = orjson.dumps(openapi_document())
+
+    async def serve(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    return Route("/openapi.json", serve, methods=["GET"])
 
 
 def build_app(settings: Settings) -> Starlette:
@@ -143,6 +160,9 @@ def build_app(settings: Settings) -> Starlette:
                 max_bytes=settings.media_max_bytes,
                 timeout=settings.media_timeout_seconds,
                 allow=settings.media_allow_hosts,
+                max_urls=settings.media_max_urls,
+                max_total_bytes=settings.media_max_total_bytes,
+                concurrency=settings.media_concurrency,
             )
             stack.push_async_callback(media.close)
             pool = await _deployments(settings, providers, stack)
@@ -162,6 +182,7 @@ def build_app(settings: Settings) -> Starlette:
                 client=client,
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
+                stream_stall_seconds=settings.stream_stall_seconds,
             )
 
             async def catalog_changed() -> None:
@@ -185,19 +206,22 @@ def build_app(settings: Settings) -> Starlette:
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
             app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
+            app.router.routes.append(openapi_route())
             app.state.pipeline = pipeline
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[],
         lifespan=lifespan,
-        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware), Middleware(InternalErrors)],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,
         },
     )
+    app.router.redirect_slashes = False  # its redirects are built from the client's Host header
+    return app
 
 
 def mark_draining(app: object) -> None:

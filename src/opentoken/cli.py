@@ -33,6 +33,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from opentoken.app import build_app, mark_draining
+    from opentoken.http.server import ServerLimits, gateway_protocol
 
     class _DrainingServer(uvicorn.Server):
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -54,7 +55,13 @@ def serve(host: str | None, port: int | None) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=gateway_protocol(
+            ServerLimits(
+                max_header_bytes=settings.max_header_bytes,
+                header_timeout=settings.request_header_timeout_seconds,
+                body_timeout=settings.request_body_timeout_seconds,
+            )
+        ),
         lifespan="on",
         access_log=False,
         proxy_headers=settings.proxy_headers,

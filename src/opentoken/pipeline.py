@@ -93,8 +93,11 @@ class MeteredStream:
     draining) is recorded there with the usage seen so far.
     """
 
-    def __init__(self, pipeline: Pipeline, routed: Routed[LiveStream], served: Served, meter: CallMeter) -> None:
+    def __init__(
+        self, pipeline: Pipeline, routed: Routed[LiveStream], served: Served, meter: CallMeter, deadline: float
+    ) -> None:
         self.served = served
+        self.deadline = deadline  # time.monotonic() past which the ingress stops sending (a stalled reader)
         self._pipeline = pipeline
         self._routed = routed
         self._meter = meter
@@ -135,6 +138,7 @@ class Pipeline:
     client: UpstreamClient
     media: MediaFetcher
     replay_ttl: int = 7 * 24 * 3600
+    stream_stall_seconds: float = 30.0
     background: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False  # set on SIGTERM: a call cut off from now on was cut by the shutdown
 
@@ -150,7 +154,8 @@ class Pipeline:
         calls = Calls(self.client, chain, deadline=time.monotonic() + models[0].timeouts.total)
         if request.stream:
             streamed = await self._route(calls, meter, calls.stream)
-            return MeteredStream(self, streamed, self._served(request, streamed, chain, meter), meter)
+            served = self._served(request, streamed, chain, meter)
+            return MeteredStream(self, streamed, served, meter, deadline=calls.deadline + 1.0)
         done = await self._route(calls, meter, calls.complete)
         done.lease.release()
         meter.mark_first_token()
@@ -214,7 +219,7 @@ class Pipeline:
         wanted = [m.tool_calls[0].id for m in request.messages if m.role == "assistant" and m.tool_calls]
         if not wanted:
             return request
-        found = await self.replay.get_many(wanted)
+        found = await self.replay.get_many(key.id, wanted)
         if not found:
             return request
         messages = tuple(
@@ -249,4 +254,4 @@ class Pipeline:
             if candidate.replay is not None and calls:
                 items[calls[0].id] = candidate.replay
         if items:
-            await self.replay.put(items, self.replay_ttl)
+            await self.replay.put(key.id, items, self.replay_ttl)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from opentoken.catalog.lifecycle import RetiredPolicy
@@ -85,6 +85,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="hosts / CIDRs exempt from the SSRF guard when fetching image URLs (JSON list)",
     )
+    media_max_urls: int = Field(16, ge=0, description="image URLs one request may ask the gateway to fetch")
+    media_max_total_bytes: int = Field(50 * 1024 * 1024, gt=0, description="all fetched media of one request")
+    media_concurrency: int = Field(4, gt=0, description="image fetches at a time for one request")
     max_attempts: int = Field(3, description="upstream attempts per model before falling back")
     retry_base_seconds: float = Field(0.25, description="first retry backoff (exponential, full jitter)")
     retry_max_seconds: float = Field(8.0, description="longest retry backoff")
@@ -99,10 +102,23 @@ class Settings(BaseSettings):
     first_token_timeout_seconds: float = Field(_TIMEOUTS.first_token, gt=0, description="wait for the first token")
     idle_timeout_seconds: float = Field(_TIMEOUTS.idle, gt=0, description="longest gap between stream events")
     total_timeout_seconds: float = Field(_TIMEOUTS.total, gt=0, description="longest a request may take in all")
+    max_header_bytes: int = Field(32 * 1024, ge=1024, description="request line and headers; larger: 431")
+    request_header_timeout_seconds: float = Field(10.0, gt=0, description="slow senders: the head in this time or 408")
+    request_body_timeout_seconds: float = Field(60.0, gt=0, description="slow senders: the body in this time or 408")
+    stream_stall_seconds: float = Field(30.0, gt=0, description="a stream whose client reads nothing this long ends")
     drain_seconds: float = Field(30.0, description="on SIGTERM: how long requests and streams in flight may finish")
     sandbox: bool | None = Field(
         None, description="`true`: always the built-in sandbox; `false`: never; unset: for providers without a key"
     )
+    sandbox_control: bool = Field(
+        False, description="the embedded sandbox's control surface (`/_sandbox/*`, fault markers); off by default"
+    )
+
+    @field_validator("redis_url", "admin_key", "catalog_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """A variable set to an empty string (as templates and compose files leave them) counts as unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
     def settings_customise_sources(

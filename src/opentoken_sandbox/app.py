@@ -37,7 +37,10 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_get("/v1/models", anthropic_listing.list_models)
     app.router.add_post("/v1beta/models/{target}", models_action)
     app.router.add_get("/v1beta/models", gemini_listing.list_models)
-    control.add_routes(app)
+    if app[STATE].config.control:
+        control.add_routes(app)
+    else:
+        app.router.add_get("/healthz", control.health)
     return app
 
 

@@ -20,6 +20,10 @@ class SandboxConfig:
     gemini_implicit_cache_min_tokens: shortest repeated prefix reported as an implicit cache hit.
     pad_stream_json: pad Anthropic SSE data lines with spaces before the final brace, as the real API does.
     max_logged_requests: size of the request log ring.
+    control: serve the control surface (``/_sandbox/*``: the request log with every prompt, the fault
+        queue, the cache) and honour fault injection by the ``x-sandbox-fault`` header and ``[[fault:...]]``
+        prompt markers. On for the standalone ``opentoken sandbox`` and the tests; the sandbox that
+        ``opentoken serve`` embeds as its default upstream turns it off unless the operator turns it on.
     """
 
     latency_ms: float = 0
@@ -31,3 +35,4 @@ class SandboxConfig:
     pad_stream_json: bool = True
     max_logged_requests: int = 1000
     max_cache_entries: int = 10_000
+    control: bool = True

@@ -133,7 +133,10 @@ class SandboxState:
         )
 
     def select_fault(self, request: web.Request, prompt_text: str, provider: str) -> FaultSpec | None:
-        """Header first, then a prompt marker, then the queue. Raises FaultSyntaxError on a bad header."""
+        """Header first, then a prompt marker, then the queue. Raises FaultSyntaxError on a bad header.
+        None when the control surface is off (``SandboxConfig.control``)."""
+        if not self.config.control:
+            return None
         header = request.headers.get(FAULT_HEADER)
         if header:
             return parse_fault(header)

@@ -174,3 +174,11 @@ def test_database_url_comes_from_settings_without_obj(tmp_path: Path, monkeypatc
     result = CliRunner().invoke(root, ["keys", "create", "--name", "env", "--json"])
     assert result.exit_code == 0, result.output
     assert stored(url, json.loads(result.stdout)["key"]) is not None
+
+
+def test_a_key_that_would_be_born_expired_is_refused(cli: Invoke) -> None:
+    """Issue 10 item 12: ``--expires-at`` in the past is an error naming the option, and no key is made."""
+    past = cli("keys", "create", "--name", "late", "--expires-at", "2020-01-01", ok=False)
+    assert past.exit_code == 1 and "in the past" in past.output and "--expires-at" in past.output
+    assert json.loads(cli("keys", "list", "--json").stdout)["data"] == []
+    cli("keys", "create", "--name", "fine", "--expires-at", "2999-01-01")

@@ -270,3 +270,13 @@ async def test_recent_requests(admin: AdminHarness) -> None:
     assert_error(
         await admin.http.get("/admin/v1/requests?limit=0", headers=admin.auth), 400, "invalid_request", "limit"
     )
+
+
+def test_a_bad_metadata_key_names_the_param() -> None:
+    """Found by the fuzz suite: an empty metadata key was a 400 without a param."""
+    from opentoken.admin.schema import KeyCreate, decode
+    from opentoken.core.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as e:
+        decode(b'{"name": "x", "metadata": {"": "a"}}', KeyCreate)
+    assert e.value.param == "metadata" and "key" in e.value.message

@@ -431,3 +431,14 @@ async def test_live_replica_renews_its_leases(new_limiter: LimiterFactory) -> No
     await holder.close()  # renewal stops
     await asyncio.sleep(0.5)
     await (await admit(other, key)).release()
+
+
+async def test_a_budget_smaller_than_one_requests_worst_case_says_so(limiter: KeyLimiter) -> None:
+    """Issue 10 item 12: not "used up: $0.00 spent" but what the request may cost and what to change."""
+    key = make_key(budget_usd=Decimal("0.001"))
+    with pytest.raises(QuotaExceeded) as caught:
+        await admit(limiter, key, 1000, 1000)
+    message = caught.value.message
+    assert "used up" not in message
+    assert "$0.018" in message and "$0.001" in message and "max_tokens" in message
+    assert caught.value.param == "max_tokens"

@@ -285,3 +285,37 @@ def test_policy_delay_caps() -> None:
     policy = RetryPolicy(max_attempts=3, base_seconds=1.0, max_seconds=4.0, rng=random.Random(1))
     assert all(0 <= policy.delay(n, None) <= min(4.0, 2 ** (n - 1)) for n in range(1, 8) for _ in range(50))  # type: ignore[operator]
     assert policy.delay(1, 4.0) == 4.0 and policy.delay(1, 4.5) is None and policy.delay(3, 0.0) == 0.0
+
+
+async def test_a_request_that_fails_the_same_way_everywhere_does_not_trip_the_breaker() -> None:
+    """Issue 10 item 11: a tenant's request that makes the provider answer 500 on every deployment (a bad
+    request in disguise) is not the deployments' fault: ten of them leave both healthy for every tenant."""
+    clock = Clock()
+    cooldowns = MemoryCooldowns(3, 30.0, clock=clock)
+    router, _, _ = make_router([dep("a"), dep("b")], clock=clock, cooldowns=cooldowns, attempts=3)
+    script = Script({"a": [UpstreamServerError("500")], "b": [UpstreamServerError("500")]})
+    for _ in range(10):
+        with pytest.raises(UpstreamServerError):
+            await router.route([SONNET], script, clock.now + 60)
+    health = await cooldowns.health(["a", "b"])
+    assert not health.cooling and not health.failing
+    assert len(script.calls) == 30  # every attempt was made: the breaker is what changed, not the retries
+
+
+async def test_a_server_error_counts_once_another_deployment_answers_the_same_request() -> None:
+    clock = Clock()
+    cooldowns = MemoryCooldowns(3, 30.0, clock=clock)
+    router, _, _ = make_router([dep("a", weight=1e6), dep("b", weight=1e-6)], clock=clock, cooldowns=cooldowns)
+    script = Script({"a": [UpstreamServerError("500")], "b": ["b"]})
+    for _ in range(3):
+        assert (await router.route([SONNET], script, clock.now + 60)).value == "b"
+    assert "a" in (await cooldowns.health(["a", "b"])).cooling
+
+
+async def test_unavailability_counts_at_once() -> None:
+    clock = Clock()
+    cooldowns = MemoryCooldowns(3, 30.0, clock=clock)
+    router, _, _ = make_router([dep("a")], clock=clock, cooldowns=cooldowns, attempts=3)
+    with pytest.raises(UpstreamConnectionError):
+        await router.route([SONNET], Script({"a": [UpstreamConnectionError("refused")]}), clock.now + 60)
+    assert "a" in (await cooldowns.health(["a"])).cooling

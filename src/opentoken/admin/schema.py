@@ -30,7 +30,7 @@ Models = Annotated[list[Pattern], Meta(max_length=200)]
 GroupName = Literal["key", "model", "provider", "day"]
 GROUPS: tuple[GroupName, ...] = ("key", "model", "provider", "day")
 
-_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.S)
+_PATH = re.compile(r"^(?P<msg>.*?)(?: - at (?P<key>`key` in )?`\$\.?(?P<path>[^`]*)`)?$", re.S)
 _FIELD = re.compile(r"(?:missing required|unknown) field `(?P<field>[^`]+)`")
 T = TypeVar("T")
 
@@ -89,6 +89,8 @@ def decode(body: bytes, type: type[T]) -> T:
 def validation_param(err: msgspec.ValidationError) -> tuple[str, str | None]:
     m = _PATH.match(str(err))
     msg, path = (m.group("msg"), m.group("path")) if m else (str(err), None)
+    if m and m.group("key"):
+        msg += " (a key of the object)"  # msgspec's mark for a bad key rather than a bad value
     if path:
         path = path.replace("[...]", "")  # msgspec's mark for "some value of this mapping"
     named = _FIELD.search(msg)

@@ -32,6 +32,11 @@ class AdminServices:
     catalog: CatalogAdmin | None = None  # the catalog's admin (admin/catalog_routes.py, docs/catalog.md)
 
     async def create_key(self, spec: KeyCreate) -> tuple[ApiKey, str]:
+        if spec.expires_at is not None and spec.expires_at <= datetime.now(UTC):
+            raise InvalidRequest(
+                f"expires_at {spec.expires_at:%Y-%m-%d %H:%M:%S} UTC is in the past: the key would never work.",
+                param="expires_at",
+            )
         key, secret = new_api_key(
             spec.name,
             owner=spec.owner,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Generic, TypeVar
 
@@ -110,7 +111,9 @@ class IngressEndpoint(Generic[P]):
             return
         try:
             sse_headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
-            await send_stream(codec.stream(parsed, outcome, request_id), sse_headers, receive, send)
+            frames = codec.stream(parsed, outcome, request_id)
+            stall = self.pipeline.stream_stall_seconds
+            await send_stream(frames, sse_headers, receive, send, outcome.deadline, stall)
         finally:
             await outcome.aclose()
 
@@ -125,8 +128,21 @@ async def send_rendered(send: Send, reply: Rendered) -> None:
     await send({"type": "http.response.body", "body": reply.body})
 
 
-async def send_stream(frames: AsyncIterator[bytes], headers: Headers, receive: Receive, send: Send) -> None:
-    """Send ``frames`` as a chunked 200 response; stop (and close ``frames``) when the client disconnects."""
+async def send_stream(
+    frames: AsyncIterator[bytes],
+    headers: Headers,
+    receive: Receive,
+    send: Send,
+    deadline: float | None = None,
+    stall_seconds: float | None = None,
+) -> None:
+    """Send ``frames`` as a chunked 200 response; stop (and close ``frames``) when the client disconnects.
+
+    Bounded for clients that stop reading: the stream ends at ``deadline`` (``time.monotonic()``) and when
+    one frame cannot be handed to the connection within ``stall_seconds`` (the server stops taking frames
+    once its write buffer is full, so what is held unsent is that buffer plus one frame). Closing ``frames``
+    releases the request's concurrency slot; the connection is then closed without the final chunk.
+    """
     task = asyncio.current_task()
     assert task is not None
     gone = asyncio.Event()
@@ -142,9 +158,13 @@ async def send_stream(frames: AsyncIterator[bytes], headers: Headers, receive: R
     watcher = asyncio.get_running_loop().create_task(watch())
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        async for frame in frames:
-            await send({"type": "http.response.body", "body": frame, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
+            async for frame in frames:
+                async with asyncio.timeout(stall_seconds):
+                    await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except TimeoutError:
+        log.info("stream ended early: past its deadline, or its client stopped reading for %s s", stall_seconds)
     except asyncio.CancelledError:
         if not gone.is_set():
             raise

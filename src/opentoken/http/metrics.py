@@ -16,8 +16,8 @@ from opentoken.metering.metrics import Metrics
 def metrics_routes(metrics: Metrics, admin_key: str | None) -> list[BaseRoute]:
     async def scrape(request: Request) -> Response:
         if admin_key:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), admin_key.encode()):
+            scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), admin_key.encode()):
                 raise AuthenticationFailed("GET /metrics needs 'Authorization: Bearer <OPENTOKEN_ADMIN_KEY>'.")
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

@@ -214,7 +214,12 @@ class KeyLimiter:
 def _denial(key: ApiKey, ask: Ask, outcome: Outcome, period: Period) -> GatewayError:
     headers = rate_limit_headers(key, outcome)
     if outcome.verdict == "budget":
-        return QuotaExceeded(_budget_message(ask, outcome, period), headers={**headers, "x-should-retry": "false"})
+        never = ask.reserve_nanos > (ask.budget_nanos or 0)  # no spending could ever make room for it
+        return QuotaExceeded(
+            _budget_message(ask, outcome, period),
+            param="max_tokens" if never else None,
+            headers={**headers, "x-should-retry": "false"},
+        )
     if outcome.verdict == "concurrency":
         return RateLimited(
             f"Too many concurrent requests for this API key: limit {key.max_concurrent}.",
@@ -238,6 +243,12 @@ def _denial(key: ApiKey, ask: Ask, outcome: Outcome, period: Period) -> GatewayE
 
 def _budget_message(ask: Ask, outcome: Outcome, period: Period) -> str:
     scope = "in total" if period.end is None else f"until {period.end:%Y-%m-%d %H:%M} UTC"
+    if ask.reserve_nanos > (ask.budget_nanos or 0):
+        return (
+            f"This request may cost up to {_dollars(ask.reserve_nanos)} (prompt estimate + max_tokens at the "
+            f"model's prices), more than this API key's whole budget of {_dollars(ask.budget_nanos or 0)} "
+            f"{scope}; lower max_tokens (or shorten the prompt), or raise the budget."
+        )
     return (
         f"Budget of {_dollars(ask.budget_nanos or 0)} for this API key {scope} is used up: "
         f"{_dollars(outcome.spent)} spent, {_dollars(outcome.reserved)} reserved by requests in flight, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from opentoken.core.errors import GatewayError, UpstreamBadRequest, UpstreamError
+from opentoken.core.errors import GatewayError, UpstreamBadRequest, UpstreamError, UpstreamServerError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +39,15 @@ def falls_back(error: GatewayError) -> bool:
     if isinstance(error, UpstreamBadRequest):
         return error.code == "context_length_exceeded"
     return isinstance(error, UpstreamError)
+
+
+def blames_deployment(error: GatewayError) -> bool:
+    """The deployment is at fault whatever the request: it cannot be reached, timed out, is overloaded or
+    over its own rate limit. Counted against it at once."""
+    return error.retryable and not isinstance(error, UpstreamServerError)
+
+
+def may_blame_deployment(error: GatewayError) -> bool:
+    """A server error: the deployment's fault, or the request's (some requests make a provider fail every
+    time). Counted against the deployment only if another attempt of the same request then succeeds."""
+    return isinstance(error, UpstreamServerError)

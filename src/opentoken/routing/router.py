@@ -9,7 +9,10 @@ event, see ``opentoken.routing.calls``), so whatever fails in it can still be tr
   ``retry-after``), at most ``max_attempts`` times per model and never past the request's deadline.
 - Fallbacks: when a model is out of attempts, or fails in a way another model might not (``falls_back``),
   the next model of the chain is tried. A request the provider rejected as invalid ends the request.
-- Cooldowns: retryable failures are counted per deployment (``Cooldowns``). A deployment in cooldown is
+- Cooldowns: failures that are the deployment's fault are counted per deployment (``Cooldowns``): it was
+  unreachable, timed out, overloaded or rate-limited (``blames_deployment``), or it answered a server error
+  to a request that then succeeded on another attempt (``may_blame_deployment``). A request that fails the
+  same way everywhere is the request's fault, so one tenant cannot trip the breaker for every tenant. A deployment in cooldown is
   skipped while its model has another deployment that is not; a model whose deployments are all cooling
   down is tried last, after the rest of the chain (so a request is never refused without a try).
 
@@ -28,7 +31,7 @@ from typing import Generic, TypeVar
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import GatewayError, ModelNotFound, UpstreamTimeout
 from opentoken.routing.pool import DeploymentPool, Lease
-from opentoken.routing.retry import RetryPolicy, falls_back, retries
+from opentoken.routing.retry import RetryPolicy, blames_deployment, falls_back, may_blame_deployment, retries
 from opentoken.stores.counters import HEALTHY, Cooldowns, Health
 from opentoken.upstream.client import Deployment
 
@@ -56,6 +59,7 @@ class _Run:
     attempts: int = 0
     last: GatewayError | None = None
     failed_on: dict[tuple[str, str], GatewayError] = field(default_factory=dict)
+    suspects: list[str] = field(default_factory=list)  # deployments that answered a server error
 
 
 class Router:
@@ -127,8 +131,10 @@ class Router:
                 lease.release()
                 run.last = run.failed_on[model.id, deployment.name] = e
                 log.info("attempt %d on %s (%s) failed: %r", run.attempts, deployment.name, model.id, e)
-                if e.retryable and await self.cooldowns.failed(deployment.name):
-                    log.warning("deployment %s is cooling down after repeated failures", deployment.name)
+                if blames_deployment(e):
+                    await self._count_failure(deployment.name)
+                elif may_blame_deployment(e):
+                    run.suspects.append(deployment.name)
                 if retries(e):
                     continue
                 if falls_back(e):
@@ -138,9 +144,16 @@ class Router:
             except BaseException:
                 lease.release()
                 raise
+            for name in run.suspects:  # they failed a request that could be answered: their fault
+                if name != deployment.name:
+                    await self._count_failure(name)
             self.cooldowns.succeeded(deployment.name)
             return Routed(value, model, deployment, run.attempts, lease)
         return None
+
+    async def _count_failure(self, name: str) -> None:
+        if await self.cooldowns.failed(name):
+            log.warning("deployment %s is cooling down after repeated failures", name)
 
     async def _backoff(self, retry: int, error: GatewayError, run: _Run) -> bool:
         """Wait before trying a deployment again; False when the wait is not allowed or would pass the deadline."""

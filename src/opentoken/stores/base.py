@@ -168,10 +168,11 @@ class Ledger(Protocol):
 
 
 class ReplayStore(Protocol):
-    """Provider state kept server-side between turns, keyed by tool-call id, with a TTL."""
+    """Provider state kept server-side between turns, with a TTL, keyed by the API key that produced it
+    (``key_id``) and the tool-call id: a key never reads or replaces another key's state, even with its ids."""
 
-    async def put(self, items: Mapping[str, ReplayState], ttl_seconds: int) -> None: ...
-    async def get_many(self, keys: Sequence[str]) -> dict[str, ReplayState]: ...
+    async def put(self, key_id: str, items: Mapping[str, ReplayState], ttl_seconds: int) -> None: ...
+    async def get_many(self, key_id: str, keys: Sequence[str]) -> dict[str, ReplayState]: ...
 
 
 # ---- key-change notices, so a revoked key or new limits take effect on every replica within one second.

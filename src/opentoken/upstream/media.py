@@ -1,9 +1,14 @@
 """Fetch remote media (http/https image URLs) for providers that cannot fetch URLs themselves.
 
 Guarded against SSRF: every address a host resolves to (including on redirects, which are followed by hand,
-at most 3) must be public; loopback, private, link-local (cloud metadata), multicast, reserved and
-unspecified addresses are refused unless the operator allow-lists the host or a network containing it
-(``OPENTOKEN_MEDIA_ALLOW_HOSTS``). Size-capped, time-limited, and the type is sniffed from the bytes.
+at most 3) must be globally routable (``MediaPolicy``): loopback, private, shared (100.64.0.0/10, which holds
+a cloud metadata address), link-local, site-local, multicast, reserved and documentation ranges are refused,
+and so are the IPv6 forms that carry an IPv4 address inside (IPv4-mapped, 6to4, NAT64) when that address
+is not public, and Teredo. The operator may allow more (``OPENTOKEN_MEDIA_ALLOW_HOSTS``: hosts or networks).
+
+Bounded: at most ``max_urls`` URLs per request (refused before any fetch), ``max_bytes`` per resource and
+``max_total_bytes`` per request (counted while reading), ``concurrency`` fetches at a time per request,
+and ``timeout`` seconds per fetch. The type is sniffed from the bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +39,25 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
 )
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_net = ipaddress.ip_network
+# special-purpose ranges (IANA registries) that are not globally reachable; Python's ``is_global`` misses some
+_NOT_GLOBAL_V4 = tuple(
+    _net(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    )
+)  # fmt: skip
+_NOT_GLOBAL_V6 = tuple(
+    _net(n)
+    for n in (
+        "::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20", "5f00::/16",
+        "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    )
+)  # fmt: skip
+_NAT64 = _net("64:ff9b::/96")
+_SIX_TO_FOUR = _net("2002::/16")
 
 
 def sniff(data: bytes) -> str | None:
@@ -56,16 +80,28 @@ class MediaPolicy:
     def address_allowed(self, host: str, addr: IPAddress) -> bool:
         if host.lower() in self.hosts or any(addr in n for n in self.networks):
             return True
-        mapped = addr.ipv4_mapped if isinstance(addr, ipaddress.IPv6Address) else None
-        check = mapped or addr
-        return not (
-            check.is_private
-            or check.is_loopback
-            or check.is_link_local
-            or check.is_multicast
-            or check.is_reserved
-            or check.is_unspecified
-        )
+        return _global(addr)
+
+
+def _embedded_v4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (IPv4-mapped, NAT64 well-known prefix, 6to4), if any."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr in _NAT64:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr in _SIX_TO_FOUR:
+        return addr.sixtofour
+    return None
+
+
+def _global(addr: IPAddress) -> bool:
+    """Whether ``addr`` is globally routable (an embedded IPv4 address must be too)."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = _embedded_v4(addr)
+        if inner is not None:
+            return _global(inner)
+        return addr.is_global and not any(addr in n for n in _NOT_GLOBAL_V6)
+    return addr.is_global and not any(addr in n for n in _NOT_GLOBAL_V4)
 
 
 class _GuardedResolver(AbstractResolver):
@@ -86,11 +122,36 @@ class _GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+class _Tally:
+    """Bytes read so far for one request, against its total cap."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def add(self, size: int, where: Loc) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise InvalidRequest(f"The request's media add up to more than {self.limit} bytes.", loc=where)
+
+
 class MediaFetcher:
-    def __init__(self, *, max_bytes: int, timeout: float, allow: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int,
+        timeout: float,
+        allow: Sequence[str] = (),
+        max_urls: int = 16,
+        max_total_bytes: int = 50 * 1024 * 1024,
+        concurrency: int = 4,
+    ) -> None:
         self.policy = MediaPolicy(allow)
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.max_urls = max_urls
+        self.max_total_bytes = max_total_bytes
+        self.concurrency = concurrency
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -108,17 +169,17 @@ class MediaFetcher:
         if not self.policy.address_allowed(host, addr):
             raise InvalidRequest(f"Refusing to fetch media from a non-public address: {host}", loc=where)
 
-    async def fetch(self, url: str, where: Loc) -> tuple[str, bytes]:
+    async def fetch(self, url: str, where: Loc, tally: _Tally | None = None) -> tuple[str, bytes]:
         """Return (media_type, bytes) of the resource, or raise InvalidRequest naming ``where``."""
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._fetch(url, where)
+                return await self._fetch(url, where, tally or _Tally(self.max_total_bytes))
         except TimeoutError as e:
             raise InvalidRequest(f"Timed out fetching {url} after {self.timeout:g} s.", loc=where) from e
         except (aiohttp.ClientError, OSError) as e:
             raise InvalidRequest(f"Could not fetch {url}: {e}", loc=where) from e
 
-    async def _fetch(self, url: str, where: Loc) -> tuple[str, bytes]:
+    async def _fetch(self, url: str, where: Loc, tally: _Tally) -> tuple[str, bytes]:
         for _ in range(4):
             if urlsplit(url).scheme not in ("http", "https"):
                 raise InvalidRequest("Only http(s) media URLs can be fetched.", loc=where)
@@ -129,12 +190,12 @@ class MediaFetcher:
                     continue
                 if resp.status != 200:
                     raise InvalidRequest(f"Fetching {url} returned HTTP {resp.status}.", loc=where)
-                data = await self._read_capped(resp, where)
+                data = await self._read_capped(resp, where, tally)
                 mime = sniff(data) or resp.content_type
                 return mime, data
         raise InvalidRequest(f"Too many redirects fetching {url}.", loc=where)
 
-    async def _read_capped(self, resp: aiohttp.ClientResponse, where: Loc) -> bytes:
+    async def _read_capped(self, resp: aiohttp.ClientResponse, where: Loc, tally: _Tally) -> bytes:
         if resp.content_length is not None and resp.content_length > self.max_bytes:
             raise InvalidRequest(f"The media is larger than {self.max_bytes} bytes.", loc=where)
         chunks: list[bytes] = []
@@ -143,6 +204,7 @@ class MediaFetcher:
             size += len(chunk)
             if size > self.max_bytes:
                 raise InvalidRequest(f"The media is larger than {self.max_bytes} bytes.", loc=where)
+            tally.add(len(chunk), where)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -156,7 +218,28 @@ class MediaFetcher:
         ]
         if not jobs:
             return request
-        fetched = await asyncio.gather(*(self.fetch(url, ("messages", i, "parts", j, "url")) for i, j, url in jobs))
+        if len(jobs) > self.max_urls:
+            i, j, _ = jobs[self.max_urls]
+            raise InvalidRequest(
+                f"A request may give at most {self.max_urls} image URLs to fetch; send more images inline (base64).",
+                loc=("messages", i, "parts", j, "url"),
+            )
+        tally = _Tally(self.max_total_bytes)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(url: str, where: Loc) -> tuple[str, bytes]:
+            async with gate:
+                return await self.fetch(url, where, tally)
+
+        try:
+            async with asyncio.TaskGroup() as group:  # the first failure cancels the other fetches
+                tasks = [group.create_task(one(url, ("messages", i, "parts", j, "url"))) for i, j, url in jobs]
+        except ExceptionGroup as failed:
+            first = next((e for e in failed.exceptions if isinstance(e, InvalidRequest)), None)
+            if first is None:
+                raise
+            raise first from None
+        fetched = [t.result() for t in tasks]
         messages: list[Any] = list(request.messages)
         for (i, j, _), (mime, data) in zip(jobs, fetched, strict=True):
             if not mime.startswith("image/"):

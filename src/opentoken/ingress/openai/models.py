@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from msgspec import Struct
 
@@ -46,7 +46,7 @@ class ModelOut(Struct):
     architecture: ArchitectureOut
     capabilities: dict[str, bool]
     supported_parameters: list[str]
-    reasoning: dict[str, object]
+    reasoning: dict[str, Any]  # (not `object`: that name is the field below inside this class)
     object: Literal["model"] = "model"
 
 

@@ -38,6 +38,8 @@ def render_loc(loc: Loc, parsed: ParsedChat | None) -> str:
             return f"messages[{i}].tool_calls[{j}]" + (field or (f".{inner[0]}" if inner else ""))
         case "tools", (int(i), "name" | "parameters" | "description" | "strict" as field, *_):
             return f"tools[{i}].function.{field}"
+        case "response_format", ("schema", *_):
+            return "response_format.json_schema.schema"
         case _:
             return field_name(head, parsed) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
 

@@ -83,6 +83,7 @@ def to_canonical(req: w.ChatCompletionRequest, messages: tuple[c.Message, ...]) 
         raise InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
     tools = _tools(req.tools)
     stop = _stop(req.stop)
+    _check_tool_results(messages)
     return c.ChatRequest(
         model=req.model,
         messages=messages,
@@ -105,6 +106,18 @@ def to_canonical(req: w.ChatCompletionRequest, messages: tuple[c.Message, ...]) 
         user=req.user,
         fallback_models=tuple(req.models or ()),
     )
+
+
+def _check_tool_results(messages: tuple[c.Message, ...]) -> None:
+    """Every tool message answers a tool call made by an earlier assistant message (providers refuse others)."""
+    called: set[str] = set()
+    for i, m in enumerate(messages):
+        called.update(call.id for call in m.tool_calls)
+        if m.role == "tool" and m.tool_call_id not in called:
+            raise InvalidRequest(
+                f"No earlier assistant message made a tool call with id {m.tool_call_id!r}.",
+                param=f"messages[{i}].tool_call_id",
+            )
 
 
 def _stop(stop: str | list[str] | None) -> tuple[str, ...]:
@@ -219,6 +232,8 @@ def _assistant(m: w.AssistantMessage, where: str) -> tuple[c.Message, Origins]:
         if not tc.id or tc.id in seen:
             raise InvalidRequest("Each tool call needs a unique, non-empty id.", param=f"{p}.id")
         seen.add(tc.id)
+        if not tc.function.name:
+            raise InvalidRequest("A tool call needs a function name.", param=f"{p}.function.name")
         calls.append(c.ToolCall(id=tc.id, name=tc.function.name, arguments=_arguments(tc.function.arguments, p)))
     if not parts and not calls and m.content is None and m.refusal is None:
         raise InvalidRequest("An assistant message needs 'content' or 'tool_calls'.", param=f"{where}.content")
@@ -254,6 +269,8 @@ def _user_part(p: w.UserPart, where: str) -> c.Part:
 
 
 def _b64(data: str, where: str) -> None:
+    if not data.strip():
+        raise InvalidRequest("The base64 data is empty.", param=where)
     try:
         base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:

@@ -38,6 +38,7 @@ from opentoken.core.errors import InvalidRequest, UnsupportedParameter
 from opentoken.providers.anthropic import wire
 from opentoken.providers.anthropic.messages import Conversation, map_conversation
 from opentoken.providers.base import UpstreamRequest
+from opentoken.providers.nesting import check_nesting
 
 MESSAGES_PATH = "/v1/messages"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -215,7 +216,8 @@ def _fit_budget(
 # ---- tools ----
 
 
-def _tool(tool: Tool) -> wire.ToolParam:
+def _tool(tool: Tool, i: int) -> wire.ToolParam:
+    check_nesting(tool.parameters, ("tools", i, "parameters"))
     schema = dict(tool.parameters) if tool.parameters else dict(EMPTY_OBJECT_SCHEMA)
     if "type" not in schema:
         schema = {"type": "object", **schema}
@@ -230,7 +232,7 @@ def _tools(
             raise UnsupportedParameter(f"{model.id} does not support tools.", loc=("tools",))
         if any(t.strict for t in request.tools):
             adjusted.append("tools.function.strict")
-        return [_tool(t) for t in request.tools], _tool_choice(request, thinking, adjusted)
+        return [_tool(t, i) for i, t in enumerate(request.tools)], _tool_choice(request, thinking, adjusted)
     choice = request.tool_choice
     if choice is not None and choice.mode in ("required", "function"):
         raise InvalidRequest("tool_choice forces a tool call but no tools were given.", loc=("tool_choice",))
@@ -284,4 +286,5 @@ def _response_format(
         )
     if fmt.schema is None:
         raise InvalidRequest("response_format json_schema needs a schema.", loc=("response_format",))
+    check_nesting(fmt.schema, ("response_format", "schema"))
     return system, wire.JSONSchemaFormat(schema=fmt.schema)

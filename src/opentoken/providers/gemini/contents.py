@@ -27,6 +27,7 @@ from opentoken.core.chat import Part as CanonicalPart
 from opentoken.core.errors import InvalidRequest, Loc
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.replay import DUMMY_SIGNATURE, ReplayData, read_replay
+from opentoken.providers.nesting import check_nesting
 
 Indexed = tuple[int, Message]
 
@@ -190,6 +191,7 @@ def _arguments(text: str, where: Loc) -> dict[str, Any]:
         raise InvalidRequest("Tool call arguments must be a JSON object.", loc=where) from e
     if not isinstance(value, dict):
         raise InvalidRequest("Tool call arguments must be a JSON object.", loc=where)
+    check_nesting(value, where)
     return value
 
 

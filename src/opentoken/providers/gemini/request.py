@@ -30,13 +30,14 @@ import re
 
 from opentoken.catalog.model import ModelInfo, ReasoningSpec
 from opentoken.core.chat import ChatRequest, ReasoningEffort
-from opentoken.core.errors import InvalidRequest, UnsupportedParameter
+from opentoken.core.errors import InvalidRequest, Loc, UnsupportedParameter
 from opentoken.providers.base import UpstreamRequest
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.contents import build_contents
-from opentoken.providers.gemini.schema import compile_schema
+from opentoken.providers.gemini.schema import SchemaBudget, compile_schema
 
 MAX_STOP_SEQUENCES = 5
+MAX_CANDIDATES = 8  # Gemini's candidateCount limit
 _TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,127}")
 _MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY", "function": "ANY"}
 
@@ -50,13 +51,14 @@ def request_path(model: ModelInfo, stream: bool) -> str:
 def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
     adjusted: list[str] = []
     system, contents = build_contents(request.messages, signature_fallback=model.upstream_model.startswith("gemini-3"))
-    tools, tool_config = _tools(request, adjusted)
+    budget = SchemaBudget.for_schemas(_schemas(request))  # one bound on the schema work of the whole request
+    tools, tool_config = _tools(request, adjusted, budget)
     body = wire.GenerateContentRequest(
         contents=contents,
         system_instruction=system,
         tools=tools,
         tool_config=tool_config,
-        generation_config=_generation_config(request, model, adjusted),
+        generation_config=_generation_config(request, model, adjusted, budget),
     )
     return UpstreamRequest(
         path=request_path(model, request.stream),
@@ -67,7 +69,16 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
     )
 
 
-def _generation_config(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wire.GenerationConfig:
+def _schemas(request: ChatRequest) -> list[object]:
+    found: list[object] = [t.parameters for t in request.tools if t.parameters is not None]
+    if request.response_format is not None and request.response_format.schema is not None:
+        found.append(request.response_format.schema)
+    return found
+
+
+def _generation_config(
+    request: ChatRequest, model: ModelInfo, adjusted: list[str], budget: SchemaBudget
+) -> wire.GenerationConfig:
     wanted = request.max_tokens if request.max_tokens is not None else model.default_max_tokens
     if wanted > model.max_output_tokens:
         raise InvalidRequest(
@@ -76,6 +87,11 @@ def _generation_config(request: ChatRequest, model: ModelInfo, adjusted: list[st
         )
     if len(request.stop) > MAX_STOP_SEQUENCES:
         raise InvalidRequest(f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences.", loc=("stop",))
+    if request.candidate_count > MAX_CANDIDATES:
+        raise InvalidRequest(
+            f"Too many candidates: {request.candidate_count}. Gemini returns at most {MAX_CANDIDATES}.",
+            loc=("candidate_count",),
+        )
     config = wire.GenerationConfig(
         temperature=request.temperature,
         top_p=request.top_p,
@@ -88,7 +104,7 @@ def _generation_config(request: ChatRequest, model: ModelInfo, adjusted: list[st
     )
     _penalties(config, request, model, adjusted)
     _logprobs(config, request, model, adjusted)
-    _response_format(config, request)
+    _response_format(config, request, budget)
     return config
 
 
@@ -114,7 +130,7 @@ def _logprobs(config: wire.GenerationConfig, request: ChatRequest, model: ModelI
         config.logprobs = request.top_logprobs
 
 
-def _response_format(config: wire.GenerationConfig, request: ChatRequest) -> None:
+def _response_format(config: wire.GenerationConfig, request: ChatRequest, budget: SchemaBudget) -> None:
     fmt = request.response_format
     if fmt is None:
         return
@@ -123,7 +139,7 @@ def _response_format(config: wire.GenerationConfig, request: ChatRequest) -> Non
         return
     config.response_mime_type = "application/json"
     if fmt.type == "json_schema" and fmt.schema is not None:
-        config.response_json_schema = compile_schema(fmt.schema)
+        config.response_json_schema = compile_schema(fmt.schema, ("response_format", "schema"), budget)
 
 
 def _budget_effort(budget: int) -> ReasoningEffort:
@@ -185,7 +201,9 @@ def _thinking_minimum(spec: ReasoningSpec) -> wire.ThinkingConfig:
     return wire.ThinkingConfig(include_thoughts=False, thinking_level=level)
 
 
-def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] | None, wire.ToolConfig | None]:
+def _tools(
+    request: ChatRequest, adjusted: list[str], budget: SchemaBudget
+) -> tuple[list[wire.Tool] | None, wire.ToolConfig | None]:
     if request.parallel_tool_calls is False and request.tools:
         adjusted.append("parallel_tool_calls")
     choice = request.tool_choice
@@ -201,7 +219,8 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
                 "'_', '.', ':' and '-' (at most 128 characters).",
                 loc=("tools", i, "name"),
             )
-        schema = compile_schema(tool.parameters) if tool.parameters is not None else None
+        where: Loc = ("tools", i, "parameters")
+        schema = compile_schema(tool.parameters, where, budget) if tool.parameters is not None else None
         if schema is not None and schema.get("type") == "object" and len(schema) == 1:
             schema = None  # no parameters at all
         declarations.append(

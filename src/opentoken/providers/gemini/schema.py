@@ -32,12 +32,23 @@ What the compiler does (every rule keeps the schema's meaning or loosens it, nev
   ``default``, ``examples``, ``not``, ``if``/``then``/``else``, ``patternProperties``, ``propertyNames``,
   ``uniqueItems``, ``multipleOf``, ``contains``, ``dependent*``, ``unevaluated*``, ...) are dropped.
 - Nesting deeper than ``MAX_DEPTH`` is cut the same way as a cycle.
+
+Bounds (a client's schema is untrusted input, and inlining ``$ref``s can multiply it): the work of one
+request's schemas is proportional to what the client sent. Compiling may visit ``BASE_NODES`` schema nodes
+plus ``EXPANSION`` times the nodes sent (at most ``MAX_NODES``), and emit ``BASE_CHARS`` characters of names,
+titles, descriptions and enum values plus ``EXPANSION`` times those sent (at most ``MAX_CHARS``); a path may
+pass through at most ``MAX_REF_HOPS`` distinct ``$ref``s. Past any of them (a ``$ref`` bomb, a 1,000-long
+``$ref`` chain) the request is refused with an ``InvalidRequest`` naming the parameter, after bounded work. So are shapes that are not JSON Schema at all (``"required":
+null``, ``"properties": []``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from opentoken.core.errors import InvalidRequest, Loc
 
 JSONObject = dict[str, Any]
 
@@ -64,6 +75,12 @@ ALLOWED_KEYWORDS = frozenset(
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
 STRING_FORMATS = frozenset({"date-time", "date", "time"})
 MAX_DEPTH = 32
+BASE_NODES = 2_000  # schema nodes any request may visit (all tools and the response format together)
+BASE_CHARS = 200_000  # characters of names, titles, descriptions and enum values any request may emit
+EXPANSION = 10  # ... plus this many times what the request itself holds
+MAX_NODES = 50_000
+MAX_CHARS = 5_000_000
+MAX_REF_HOPS = 64  # distinct $refs on one path from the root
 
 _OBJECT_KEYS = ("properties", "required", "additionalProperties", "propertyOrdering")
 _ARRAY_KEYS = ("items", "prefixItems", "minItems", "maxItems")
@@ -80,9 +97,35 @@ _TYPED_KEYS = frozenset(k for keys in _TYPE_KEYS.values() for k in keys)
 _SHAPE_KEYS = frozenset({"type", "$ref", "anyOf", "oneOf", "allOf", "properties", "items", "enum", "const"})
 
 
-def compile_schema(schema: Mapping[str, Any]) -> JSONObject:
-    """Normalise ``schema`` (a JSON Schema object) into the form described in the module docstring."""
-    out = _Compiler(schema).node(schema, (), 0)
+@dataclass(slots=True)
+class SchemaBudget:
+    """What is left of the work one request's schemas may cause (share one across a request's schemas)."""
+
+    nodes: int = BASE_NODES
+    chars: int = BASE_CHARS
+
+    @classmethod
+    def for_schemas(cls, schemas: Iterable[Any]) -> SchemaBudget:
+        """The budget for a request sending ``schemas``: the base plus ``EXPANSION`` times their size."""
+        nodes, chars = _size(schemas)
+        return cls(min(MAX_NODES, BASE_NODES + EXPANSION * nodes), min(MAX_CHARS, BASE_CHARS + EXPANSION * chars))
+
+
+class _Refused(Exception):
+    """A schema past a bound or not JSON Schema; becomes an ``InvalidRequest`` naming the parameter."""
+
+
+def compile_schema(
+    schema: Mapping[str, Any], where: Loc | None = None, budget: SchemaBudget | None = None
+) -> JSONObject:
+    """Normalise ``schema`` (a JSON Schema object) into the form described in the module docstring.
+
+    Raises ``InvalidRequest`` naming ``where`` when the schema is malformed or past a bound (see above).
+    """
+    try:
+        out = _Compiler(schema, budget or SchemaBudget.for_schemas([schema])).node(schema, (), 0)
+    except _Refused as e:
+        raise InvalidRequest(f"Invalid JSON Schema: {e}", loc=where) from None
     if "type" not in out and "anyOf" not in out:
         out["type"] = "object"
     return out
@@ -97,8 +140,23 @@ def _number(value: Any) -> bool:
 
 
 class _Compiler:
-    def __init__(self, root: Mapping[str, Any]) -> None:
+    def __init__(self, root: Mapping[str, Any], budget: SchemaBudget) -> None:
         self.root = root
+        self.budget = budget
+
+    def spend(self, chars: int) -> None:
+        self.budget.nodes -= 1
+        self.budget.chars -= chars
+        if self.budget.nodes < 0:
+            raise _Refused(
+                f"it expands to too many nodes after inlining $ref (the bound is {BASE_NODES} plus "
+                f"{EXPANSION} times the nodes sent)."
+            )
+        if self.budget.chars < 0:
+            raise _Refused(
+                f"its text expands too much after inlining $ref (the bound is {BASE_CHARS} characters plus "
+                f"{EXPANSION} times the text sent)."
+            )
 
     # ---- references ----
 
@@ -124,6 +182,8 @@ class _Compiler:
             return self.node(siblings, stack, depth)
         if ref in stack or depth >= MAX_DEPTH:
             return self.cut(target, siblings, ref.rsplit("/", 1)[-1])
+        if len(stack) >= MAX_REF_HOPS:
+            raise _Refused(f"a path passes through more than {MAX_REF_HOPS} $refs.")
         return self.node({**target, **siblings}, (*stack, ref), depth)
 
     def cut(self, target: Mapping[str, Any], siblings: Mapping[str, Any], name: str = "") -> JSONObject:
@@ -144,6 +204,7 @@ class _Compiler:
     def node(self, s: Any, stack: tuple[str, ...], depth: int) -> JSONObject:
         if not isinstance(s, Mapping):
             return {}  # boolean schemas and junk: "anything"
+        self.spend(0)
         if depth > MAX_DEPTH:
             return self.cut(s, {})
         if "$ref" in s:
@@ -158,6 +219,7 @@ class _Compiler:
         return self.typed(s, stack, depth)
 
     def merge_all_of(self, s: Mapping[str, Any], stack: tuple[str, ...], depth: int) -> JSONObject:
+        _check_object_keywords(s)
         merged: JSONObject = {k: v for k, v in s.items() if k != "allOf"}
         for sub in s["allOf"]:
             part = self.node(sub, stack, depth + 1)
@@ -226,6 +288,7 @@ class _Compiler:
         if isinstance(s.get("title"), str):
             out["title"] = s["title"]
         enum = s.get("enum")
+        self.spend(_text_size(s, description, enum))
         if isinstance(enum, list) and enum:
             kind, description = _enum(out, enum, kind, description)
         if kind is None:
@@ -249,6 +312,7 @@ class _Compiler:
         return out
 
     def object_keywords(self, out: JSONObject, s: Mapping[str, Any], stack: tuple[str, ...], depth: int) -> None:
+        _check_object_keywords(s)
         props = s.get("properties")
         if isinstance(props, Mapping) and props:
             out["properties"] = {str(k): self.node(v, stack, depth + 1) for k, v in props.items()}
@@ -275,6 +339,47 @@ class _Compiler:
             value = s.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 out[key] = value
+
+
+def _size(values: Iterable[Any]) -> tuple[int, int]:
+    """Objects and characters of text in ``values`` (walked without recursion, stopping past the caps)."""
+    nodes = chars = 0
+    todo = list(values)
+    while todo and nodes <= MAX_NODES and chars <= MAX_CHARS:
+        value = todo.pop()
+        if isinstance(value, Mapping):
+            nodes += 1
+            chars += sum(len(k) for k in value if isinstance(k, str))
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str):
+            chars += len(value)
+    return nodes, chars
+
+
+def _check_object_keywords(s: Mapping[str, Any]) -> None:
+    props = s.get("properties")
+    if props is not None and not isinstance(props, Mapping):
+        raise _Refused(f"`properties` must be an object of schemas (got {_json_kind(props)}).")
+    required = s.get("required")
+    if "required" in s and not isinstance(required, list):
+        raise _Refused(f"`required` must be an array of property names (got {_json_kind(required)}).")
+
+
+def _json_kind(value: Any) -> str:
+    return "null" if value is None else "array" if isinstance(value, list) else _enum_type(value)
+
+
+def _text_size(s: Mapping[str, Any], description: str | None, enum: Any) -> int:
+    """Characters a compiled node may carry: its title, description, enum values and property names."""
+    size = len(description or "") + len(s["title"] if isinstance(s.get("title"), str) else "")
+    if isinstance(enum, list):
+        size += sum(len(v) if isinstance(v, str) else 8 for v in enum)
+    props = s.get("properties")
+    if isinstance(props, Mapping):
+        size += sum(len(str(k)) for k in props)
+    return size
 
 
 def _types(s: Mapping[str, Any]) -> list[str]:

@@ -1,4 +1,5 @@
-"""ReplayStore on SQL: one row per tool-call id with an expiry time; expired rows are swept now and then."""
+"""ReplayStore on SQL: one row per (API key id, tool-call id) with an expiry time; expired rows are swept now
+and then. One table serves every replica."""
 
 from __future__ import annotations
 
@@ -21,18 +22,18 @@ class SqlReplayStore:
         self._sweep_every = sweep_every_seconds
         self._next_sweep = 0.0
 
-    async def put(self, items: Mapping[str, ReplayState], ttl_seconds: int) -> None:
+    async def put(self, key_id: str, items: Mapping[str, ReplayState], ttl_seconds: int) -> None:
         if not items:
             return
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=ttl_seconds)
         rows = [
-            {"key": key, "provider": state.provider, "data": state.data, "expires_at": expires}
+            {"key_id": key_id, "key": key, "provider": state.provider, "data": state.data, "expires_at": expires}
             for key, state in items.items()
         ]
         stmt = upsert_insert(self._engine.dialect.name, replay_state)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[replay_state.c.key],
+            index_elements=[replay_state.c.key_id, replay_state.c.key],
             set_={
                 "provider": stmt.excluded.provider,
                 "data": stmt.excluded.data,
@@ -45,11 +46,13 @@ class SqlReplayStore:
                 self._next_sweep = time.monotonic() + self._sweep_every
                 await conn.execute(delete(replay_state).where(replay_state.c.expires_at <= now))
 
-    async def get_many(self, keys: Sequence[str]) -> dict[str, ReplayState]:
+    async def get_many(self, key_id: str, keys: Sequence[str]) -> dict[str, ReplayState]:
         if not keys:
             return {}
         stmt = select(replay_state).where(
-            replay_state.c.key.in_(list(keys)), replay_state.c.expires_at > datetime.now(UTC)
+            replay_state.c.key_id == key_id,
+            replay_state.c.key.in_(list(keys)),
+            replay_state.c.expires_at > datetime.now(UTC),
         )
         async with read_connection(self._engine) as conn:
             rows = await conn.execute(stmt)

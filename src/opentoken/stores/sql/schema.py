@@ -177,6 +177,7 @@ usage_ledger = Table(
 replay_state = Table(
     "replay_state",
     metadata,
+    Column("key_id", String(64), primary_key=True),  # the API key that produced the state: its only reader
     Column("key", String(255), primary_key=True),
     Column("provider", String(64), nullable=False),
     Column("data", Text(), nullable=False),
