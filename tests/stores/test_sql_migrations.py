@@ -36,7 +36,14 @@ async def test_fresh_database_migrates_to_head_matching_metadata(sql_url: str) -
         assert await current_revision(engine) == head_revision()
         async with engine.connect() as conn:
             assert await conn.run_sync(_diff) == []
-            assert await conn.run_sync(_tables) == {"api_keys", "usage_ledger", "replay_state", VERSION_TABLE}
+            assert await conn.run_sync(_tables) == {
+                "api_keys",
+                "usage_ledger",
+                "replay_state",
+                "stored_responses",
+                "gateway_secrets",
+                VERSION_TABLE,
+            }
     finally:
         await engine.dispose()
 

@@ -110,6 +110,20 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSearch:
+    """The provider's own web search, run server-side by the provider during the reply (a "server tool").
+
+    Each provider adapter maps it to its built-in search where the catalog says the model has one
+    (``Capabilities.web_search``) and otherwise drops it and reports ``web_search`` as adjusted: clients such
+    as Codex offer it on every request, so it is never a reason to refuse one. ``max_uses`` bounds the
+    searches of one reply where the provider can; ``allowed_domains`` restricts them.
+    """
+
+    max_uses: int | None = None
+    allowed_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     model: str  # the public id, "{provider}/{model}" (or an alias of one)
     messages: tuple[Message, ...]
@@ -131,4 +145,6 @@ class ChatRequest:
     response_format: ResponseFormat | None = None
     reasoning_effort: ReasoningEffort | None = None
     user: str | None = None  # an end-user id the client passes on (providers' abuse monitoring)
+    web_search: WebSearch | None = None  # offer the provider's built-in web search (see ``WebSearch``)
+    prompt_cache_key: str | None = None  # a stable prefix key: adapters with explicit caching mark breakpoints
     fallback_models: tuple[str, ...] = ()  # per-request fallbacks, tried in order after ``model``

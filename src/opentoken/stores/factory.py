@@ -13,13 +13,16 @@ from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplaySt
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
 from opentoken.stores.memory.counters import MemoryCounters
+from opentoken.stores.memory.responses import MemoryResponseStore, MemorySecretStore
 from opentoken.stores.redis.bus import RedisBus
 from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.cooldowns import RedisCooldowns
 from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
+from opentoken.stores.responses import ResponseStore, SecretStore
 from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore
 from opentoken.stores.sql.engine import create_engine, parse_database_url
 from opentoken.stores.sql.migrate import check_current, upgrade
+from opentoken.stores.sql.responses import SqlResponseStore, SqlSecretStore
 
 Backend = Literal["memory", "sqlite", "postgresql"]
 MEMORY_URL = "memory://"
@@ -34,6 +37,8 @@ class Stores:
     keys: KeyStore
     ledger: Ledger
     replay: ReplayStore
+    responses: ResponseStore = field(default_factory=MemoryResponseStore)
+    secrets: SecretStore = field(default_factory=MemorySecretStore)
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
 
@@ -71,7 +76,15 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         await ledger.close()
         await engine.dispose()
 
-    return Stores(SqlKeyStore(engine), ledger, SqlReplayStore(engine), backend=backend, _close=close)
+    return Stores(
+        SqlKeyStore(engine),
+        ledger,
+        SqlReplayStore(engine),
+        responses=SqlResponseStore(engine),
+        secrets=SqlSecretStore(engine),
+        backend=backend,
+        _close=close,
+    )
 
 
 async def run_migrations(database_url: str) -> str:
