@@ -6,14 +6,21 @@ provider declares (``Provider.key_env_vars``) and ``OPENTOKEN_{PROVIDER}_BASE_UR
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from opentoken.catalog.model import Timeouts
 
@@ -72,6 +79,21 @@ class Settings(BaseSettings):
     total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
+    # Responses API: how long stored responses (store: true) are kept, and the keys that seal reasoning
+    # state handed to clients (encrypted_content). The first key seals, every key opens (rotation: put a new
+    # key first, keep the old ones while their tokens may come back). Each is base64 of 32 random bytes;
+    # comma-separated in OPENTOKEN_SEAL_KEYS. Unset: a key generated once and kept in the database.
+    response_ttl_seconds: int = Field(default=30 * 24 * 3600, gt=0)
+    seal_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    @field_validator("seal_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -111,7 +111,9 @@ def _add_assistant(turn: _Assistant, source: Source, item: w.InputItem, at: str,
             turn.call_origins.append(source)
         case w.CustomToolCallItem():
             arguments = orjson.dumps({CUSTOM_ARGUMENT: item.input}).decode()
-            turn.calls.append(c.ToolCall(id=item.call_id, name=flat_name(item.namespace, item.name), arguments=arguments))
+            turn.calls.append(
+                c.ToolCall(id=item.call_id, name=flat_name(item.namespace, item.name), arguments=arguments)
+            )
             turn.call_origins.append(source)
         case w.ReasoningItem():
             if item.encrypted_content:
@@ -178,7 +180,9 @@ def _arguments(arguments: str, where: str) -> str:
     try:
         value = orjson.loads(arguments)
     except orjson.JSONDecodeError as e:
-        raise InvalidRequest("Function call arguments must be a JSON object encoded as a string.", param=f"{where}.arguments") from e
+        raise InvalidRequest(
+            "Function call arguments must be a JSON object encoded as a string.", param=f"{where}.arguments"
+        ) from e
     if not isinstance(value, dict):
         raise InvalidRequest("Function call arguments must be a JSON object.", param=f"{where}.arguments")
     return arguments

@@ -63,6 +63,7 @@ class ParsedResponse:
     # filled by ``build`` once the key is known
     key_id: str | None = None
     history: tuple[dict[str, Any], ...] = ()  # the items of previous_response_id's conversation
+    history_bytes: int = 0  # its size as stored (counted in the prompt estimate that admits the request)
     request: c.ChatRequest | None = None
     origins: tuple[Origin, ...] = ()  # per canonical message
 
@@ -170,7 +171,9 @@ def build(
 ) -> ParsedResponse:
     """The canonical request for ``parsed``: instructions, the previous conversation, then this input."""
     req = parsed.body
-    sources: list[tuple[Source, w.InputItem]] = [(("previous_response_id", n), it) for n, it in enumerate(decode_history(history))]
+    sources: list[tuple[Source, w.InputItem]] = [
+        (("previous_response_id", n), it) for n, it in enumerate(decode_history(history))
+    ]
     sources += [(("input", i), item) for i, item in enumerate(parsed.items)]
     messages, origins = to_messages(sources, open_state)
     if req.instructions:

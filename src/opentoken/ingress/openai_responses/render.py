@@ -55,14 +55,14 @@ class SummaryOut(Struct, kw_only=True):
     text: str
 
 
-class ReasoningOut(Struct, kw_only=True, omit_defaults=True):
+class ReasoningOut(Struct, kw_only=True):
     type: Literal["reasoning"] = "reasoning"
     id: str
     summary: list[SummaryOut] = msgspec.field(default_factory=list)
     encrypted_content: str | UnsetType = UNSET
 
 
-class FunctionCallOut(Struct, kw_only=True, omit_defaults=True):
+class FunctionCallOut(Struct, kw_only=True):
     type: Literal["function_call"] = "function_call"
     id: str
     call_id: str
@@ -72,7 +72,7 @@ class FunctionCallOut(Struct, kw_only=True, omit_defaults=True):
     status: Status = "completed"
 
 
-class CustomCallOut(Struct, kw_only=True, omit_defaults=True):
+class CustomCallOut(Struct, kw_only=True):
     type: Literal["custom_tool_call"] = "custom_tool_call"
     id: str
     call_id: str
@@ -93,7 +93,7 @@ class OutputDetailsOut(Struct):
     reasoning_tokens: int
 
 
-class UsageOut(Struct, omit_defaults=True):
+class UsageOut(Struct):
     input_tokens: int
     input_tokens_details: InputDetailsOut
     output_tokens: int
@@ -179,7 +179,9 @@ def call_item(block_id: str, call_id: str, name: str, arguments: str, tools: Too
     origin = tools.origin(name)
     namespace: str | UnsetType = origin.namespace if origin.namespace else UNSET
     if origin.kind == "custom":
-        return CustomCallOut(id=item_id, call_id=call_id, name=origin.name, input=custom_input(arguments), namespace=namespace)
+        return CustomCallOut(
+            id=item_id, call_id=call_id, name=origin.name, input=custom_input(arguments), namespace=namespace
+        )
     return FunctionCallOut(id=item_id, call_id=call_id, name=origin.name, arguments=arguments, namespace=namespace)
 
 
@@ -210,7 +212,9 @@ def output_items(candidate: Candidate, parsed: ParsedResponse, ids: ItemIds, sta
                 last.content.append(OutputTextOut(text=block.text))
             case ToolCallBlock():
                 prefix = "ctc" if parsed.tools.origin(block.name).kind == "custom" else "fc"
-                items.append(call_item(block.id, block.id, block.name, block.arguments, parsed.tools, ids(prefix, len(items))))
+                items.append(
+                    call_item(block.id, block.id, block.name, block.arguments, parsed.tools, ids(prefix, len(items)))
+                )
     if state is not None:
         items.append(ReasoningOut(id=ids("rs", len(items)), encrypted_content=state))
     return items

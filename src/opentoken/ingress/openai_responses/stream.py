@@ -92,6 +92,7 @@ class EventWriter:
         self.replay: ReplayState | None = None
         self._blocks: dict[int, _Block] = {}
         self._message_open = False
+        self.final: ResponseOut | None = None  # the Response of the last event, once finished
 
     # ---- framing ----
 
@@ -148,9 +149,14 @@ class EventWriter:
         if state is not None:
             index = len(self.items)
             self.items.append(ReasoningOut(id=self.ids("rs", index), encrypted_content=state))
-            frames += [self._item_event("response.output_item.added", index), self._item_event("response.output_item.done", index)]
+            frames += [
+                self._item_event("response.output_item.added", index),
+                self._item_event("response.output_item.done", index),
+            ]
         status, incomplete = status_of(self.stop or Stop("end_turn"))
-        final = self.snapshot(status, usage=usage_out(usage, cost), incomplete=incomplete, completed_at=now)
+        final = self.final = self.snapshot(
+            status, usage=usage_out(usage, cost), incomplete=incomplete, completed_at=now
+        )
         frames.append(self._frame(f"response.{status}", response=final))
         return frames
 
@@ -246,7 +252,9 @@ class EventWriter:
             return frames
         if isinstance(item, FunctionCallOut):
             return [
-                self._frame("response.function_call_arguments.delta", item_id=item.id, output_index=block.item, delta=ev.text)
+                self._frame(
+                    "response.function_call_arguments.delta", item_id=item.id, output_index=block.item, delta=ev.text
+                )
             ]
         return []  # a custom tool's input is sent whole when its block ends
 

@@ -182,7 +182,9 @@ class WebSearchTool(Struct):
     search_content_types: Any = None
 
 
-WEB_SEARCH_TYPES = frozenset({"web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"})
+WEB_SEARCH_TYPES = frozenset(
+    {"web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"}
+)
 
 # ---- tool choice, text, reasoning ----
 
@@ -291,7 +293,8 @@ def decode_item(data: Any) -> InputItem:
     cls = ITEM_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise msgspec.ValidationError(f"Unsupported input item type {kind!r} - at `$.type`")
-    item: InputItem = msgspec.convert(data, cls, strict=True)
+    item = msgspec.convert(data, cls, strict=True)
+    assert isinstance(item, InputItem)
     return item
 
 

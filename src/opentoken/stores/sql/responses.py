@@ -80,5 +80,7 @@ class SqlSecretStore:
         stmt = stmt.on_conflict_do_nothing(index_elements=[gateway_secrets.c.name])
         async with write_transaction(self._engine) as conn:
             await conn.execute(stmt)
-            stored = (await conn.execute(select(gateway_secrets.c.value).where(gateway_secrets.c.name == name))).scalar_one()
+            stored = (
+                await conn.execute(select(gateway_secrets.c.value).where(gateway_secrets.c.name == name))
+            ).scalar_one()
         return str(stored)
