@@ -133,8 +133,8 @@ class ResponseOut(Struct, kw_only=True):
     tools: list[Any] = msgspec.field(default_factory=list)
     top_p: float | None = None
     truncation: str = "disabled"
-    usage: UsageOut | None = None
-    user: str | None = None
+    usage: UsageOut | UnsetType = UNSET
+    user: str | UnsetType = UNSET
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
     prompt_cache_key: str | None = None
 
@@ -260,8 +260,8 @@ def response_out(
         tools=list(req.tools or []),
         top_p=req.top_p,
         truncation=req.truncation or "disabled",
-        usage=usage,
-        user=req.user,
+        usage=usage if usage is not None else UNSET,
+        user=req.user if req.user is not None else UNSET,
         metadata=dict(req.metadata or {}),
         prompt_cache_key=req.prompt_cache_key,
     )
