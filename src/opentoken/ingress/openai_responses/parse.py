@@ -144,14 +144,32 @@ def _items(raw: list[Any]) -> tuple[tuple[w.InputItem, ...], tuple[dict[str, Any
 
 
 def _with_id(data: dict[str, Any], item: w.InputItem) -> dict[str, Any]:
-    """The client's item as stored and listed: with ``type`` and an ``id`` (minted when it has none)."""
+    """The client's item as stored and listed (an ``ItemResource``): with ``type``, an ``id`` (minted when it
+    has none), message content as a list of parts, and the fields the resource shapes require."""
     kind = getattr(item, "type", None) or "item_reference"
     out = {"type": kind, **{k: v for k, v in data.items() if k != "type"}}
     if not out.get("id"):
         out["id"] = f"{_ITEM_PREFIX.get(kind, 'item')}_{secrets.token_hex(12)}"
-    if kind == "message" and isinstance(out.get("content"), str):
-        part = "output_text" if out.get("role") == "assistant" else "input_text"
-        out["content"] = [{"type": part, "text": out["content"]}]
+    if kind != "message":
+        return out
+    assistant = out.get("role") == "assistant"
+    content = out.get("content")
+    if isinstance(content, str):
+        content = [{"type": "output_text" if assistant else "input_text", "text": content}]
+    parts = []
+    for part in content if isinstance(content, list) else []:
+        part = dict(part)
+        if part.get("type") == "input_text" and assistant:
+            part["type"] = "output_text"
+        if part.get("type") == "output_text":
+            part.setdefault("annotations", [])
+            part.setdefault("logprobs", [])
+        if part.get("type") == "input_image":
+            part.setdefault("detail", "auto")
+        parts.append(part)
+    out["content"] = parts
+    if assistant:
+        out.setdefault("status", "completed")
     return out
 
 
