@@ -19,6 +19,7 @@ from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from opentoken.http.metrics import metrics_routes
 from opentoken.http.middleware import RequestIdMiddleware
+from opentoken.http.embeddings import embeddings_routes
 from opentoken.http.responses import responses_routes
 from opentoken.http.routes import public_routes
 from opentoken.ingress.openai_responses.codec import OpenAIResponsesCodec
@@ -28,7 +29,7 @@ from opentoken.metering.metrics import Metrics, ObservedLedger
 from opentoken.metering.writer import LedgerWriter
 from opentoken.pipeline import Pipeline
 from opentoken.providers.base import Provider
-from opentoken.providers.registry import all_providers
+from opentoken.providers.registry import all_providers, embedders
 from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
@@ -179,6 +180,7 @@ def build_app(settings: Settings) -> Starlette:
                 client=client,
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
+                embedders=embedders(),
             )
             admin = AdminServices(
                 keys=stores.keys, ledger=stores.ledger, admin_key=settings.admin_key, on_key_changed=bus.publish
@@ -187,6 +189,7 @@ def build_app(settings: Settings) -> Starlette:
             seal = StateSeal(await seal_ring(settings, stores.secrets))
             codec = OpenAIResponsesCodec(seal, stores.responses, settings.response_ttl_seconds)
             app.router.routes.extend(responses_routes(codec, pipeline, settings.max_body_bytes))
+            app.router.routes.extend(embeddings_routes(pipeline, settings.max_body_bytes))
             app.router.routes.extend(admin_routes(admin))
             app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
             app.state.pipeline = pipeline

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest
+from opentoken.core.embed import EmbedRequest
 from opentoken.core.errors import GatewayError
 from opentoken.core.result import ChatResult, StreamEvent
 
@@ -65,3 +66,31 @@ class Provider(Protocol):
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
         """Map an upstream HTTP error reply onto the GatewayError tree (never leaking credentials)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedBatch:
+    """One upstream embedding request and how many of the inputs (the next ones, in order) it carries."""
+
+    request: UpstreamRequest
+    count: int
+
+
+class Embedder(Protocol):
+    """A provider's embedding models (optional: registered in ``providers.registry.embedders``). Pure."""
+
+    name: str  # the provider's name, as in ``Provider.name``
+
+    def embed_requests(self, request: EmbedRequest, model: ModelInfo) -> list[EmbedBatch]:
+        """The upstream requests for every input, in order, each within the provider's per-request limit."""
+        ...
+
+    def parse_embeddings(self, body: bytes, expected: int) -> list[tuple[float, ...]]:
+        """The unit vectors of one reply (``expected`` of them, in request order)."""
+        ...
+
+    def count_request(self, request: EmbedRequest, model: ModelInfo) -> UpstreamRequest:
+        """The provider's token-counting call for the inputs (embedding replies carry no usage)."""
+        ...
+
+    def parse_count(self, body: bytes) -> int: ...
