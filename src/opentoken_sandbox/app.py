@@ -1,7 +1,9 @@
 """The sandbox application: both providers on one port, plus control endpoints.
 
-- Anthropic: ``POST /v1/messages`` (query strings such as ``?beta=true`` are ignored)
-- Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``
+- Anthropic: ``POST /v1/messages`` and ``POST /v1/messages/count_tokens`` (query strings such as ``?beta=true``
+  are ignored)
+- Gemini: ``POST /v1beta/models/{model}:generateContent``, ``:streamGenerateContent?alt=sse``, ``:countTokens``,
+  ``:embedContent`` and ``:batchEmbedContents``
 - Control: ``/_sandbox/requests``, ``/_sandbox/faults``, ``/_sandbox/cache``, ``/healthz`` (see ``control``)
 """
 
@@ -15,7 +17,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from opentoken_sandbox import control
-from opentoken_sandbox.anthropic.handler import messages
+from opentoken_sandbox.anthropic.handler import count_tokens, messages
 from opentoken_sandbox.config import SandboxConfig
 from opentoken_sandbox.gemini.handler import models_action
 from opentoken_sandbox.state import STATE, SandboxState
@@ -27,6 +29,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application(client_max_size=_MAX_BODY)
     app[STATE] = SandboxState.create(config or SandboxConfig())
     app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_post("/v1beta/models/{target}", models_action)
     control.add_routes(app)
     return app

@@ -61,6 +61,7 @@ class ToolChoice:
 class ToolOutcome:
     name: str
     content: str
+    error: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,10 @@ def _answer(prompt: Prompt) -> str:
     if prompt.output_schema is not None:
         return orjson.dumps(value_for(prompt.output_schema)).decode()
     if prompt.tool_results:
-        quoted = " ".join(f"The {r.name} tool returned: {_quote(r.content, 1000)}." for r in prompt.tool_results)
+        quoted = " ".join(
+            f"The {r.name} tool {'failed with' if r.error else 'returned'}: {_quote(r.content, 1000)}."
+            for r in prompt.tool_results
+        )
         return f"{quoted} That is what the tools reported."
     stop = _STOP.search(prompt.text)
     if stop:
@@ -207,8 +211,7 @@ def _plan_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
     if not allowed:
         return ()
     lowered = prompt.text.lower()
-    hits = sorted((lowered.find(t.name.lower()), i) for i, t in enumerate(allowed) if t.name.lower() in lowered)
-    mentioned = [allowed[i] for _, i in hits]
+    mentioned = _mentioned(allowed, lowered)
     if choice.mode == "auto" and (prompt.tool_results or not (mentioned or _ASK.search(lowered))):
         return ()
     parallel = _parallel_count(lowered)
@@ -225,6 +228,16 @@ def _plan_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
         args = value_for(tool.schema, variant=i // len(candidates) + i % len(candidates))
         calls.append(ToolCall(tool.name, args if isinstance(args, dict) else {}))
     return tuple(calls)
+
+
+def _mentioned(tools: list[ToolSpec], lowered: str) -> list[ToolSpec]:
+    """Tools named in the text as whole names (``tool_4`` is not mentioned by ``tool_42``), in text order."""
+    hits = []
+    for i, tool in enumerate(tools):
+        match = re.search(r"(?<![\w-])" + re.escape(tool.name.lower()) + r"(?![\w-])", lowered)
+        if match:
+            hits.append((match.start(), i))
+    return [tools[i] for _, i in sorted(hits)]
 
 
 def _parallel_count(lowered: str) -> int:

@@ -30,30 +30,30 @@ pytestmark = pytest.mark.parametrize("model", MODELS)
 
 
 def test_non_stream_zero_argument_calls(client: openai.OpenAI, model: str) -> None:
-    resp = client.chat.completions.create(model=model, messages=ASK, tools=NO_ARGS, tool_choice="required")  # type: ignore[arg-type]
+    resp = client.chat.completions.create(model=model, messages=ASK, tools=NO_ARGS, tool_choice="required")
     calls = resp.choices[0].message.tool_calls or []
     assert calls
     for call in calls:
-        assert json.loads(call.function.arguments) == {}  # type: ignore[union-attr]
+        assert json.loads(call.function.arguments) == {}
 
 
 def test_stream_helper_parses_zero_argument_calls(client: openai.OpenAI, model: str) -> None:
-    with client.chat.completions.stream(model=model, messages=ASK, tools=STRICT, tool_choice="required") as s:  # type: ignore[arg-type]
+    with client.chat.completions.stream(model=model, messages=ASK, tools=STRICT, tool_choice="required") as s:
         for _ in s:
             pass
         final = s.get_final_completion()
     calls = final.choices[0].message.tool_calls or []
     assert calls
     for call in calls:
-        assert call.function.arguments == "{}"  # type: ignore[union-attr]
-        assert call.function.parsed_arguments == {}  # type: ignore[union-attr]
+        assert call.function.arguments == "{}"
+        assert call.function.parsed_arguments == {}
 
 
 def test_raw_stream_arguments_join_to_json_objects(client: openai.OpenAI, model: str) -> None:
     joined: dict[int, str] = {}
     for chunk in client.chat.completions.create(
         model=model,
-        messages=ASK,  # type: ignore[arg-type]
+        messages=ASK,
         tools=NO_ARGS,
         tool_choice="required",
         stream=True,

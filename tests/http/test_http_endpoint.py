@@ -97,7 +97,7 @@ async def test_client_leaving_mid_stream_closes_the_frames_and_ends_quietly() ->
         await gone.wait()
         return {"type": "http.disconnect"}
 
-    task = asyncio.ensure_future(send_stream(frames(), [], receive, send))  # type: ignore[arg-type]
+    task = asyncio.ensure_future(send_stream(frames(), [], receive, send))
     await upstream_waiting.wait()
     gone.set()
     await asyncio.wait_for(task, 2)

@@ -22,7 +22,7 @@ SONNET, HAIKU, FLASH = "anthropic/claude-sonnet-4-5", "anthropic/claude-haiku-4-
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def catalog(tmp_path_factory: pytest.TempPathFactory):
     extra: Path = tmp_path_factory.mktemp("chain") / "models.toml"
     extra.write_text(
         '[[model]]\nid = "anthropic/with-chain"\nupstream_model = "claude-sonnet-4-5"\ncontext_window = 1000\n'
@@ -45,12 +45,12 @@ def ids(models: list[Any]) -> list[str]:
     return [m.id for m in models]
 
 
-def test_request_models_replace_the_catalog_chain(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_request_models_replace_the_catalog_chain(catalog) -> None:
     got = chain_models(request("anthropic/with-chain", models=[FLASH, FLASH, SONNET]), key(), catalog)
     assert ids(got) == ["anthropic/with-chain", FLASH, SONNET]
 
 
-def test_catalog_chain_skips_unknown_and_forbidden_models(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_chain_skips_unknown_and_forbidden_models(catalog) -> None:
     assert ids(chain_models(request("anthropic/with-chain"), key(), catalog)) == ["anthropic/with-chain", HAIKU, FLASH]
     assert ids(chain_models(request("anthropic/with-chain"), key("anthropic/*"), catalog)) == [
         "anthropic/with-chain",
@@ -58,25 +58,25 @@ def test_catalog_chain_skips_unknown_and_forbidden_models(catalog) -> None:  # t
     ]
 
 
-def test_unknown_request_fallback_names_its_index(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_request_fallback_names_its_index(catalog) -> None:
     with pytest.raises(ModelNotFound) as info:
         chain_models(request(SONNET, models=[FLASH, "google/nope"]), key(), catalog)
     assert info.value.loc == ("fallback_models", 1)
 
 
-def test_forbidden_request_fallback_names_its_index(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_forbidden_request_fallback_names_its_index(catalog) -> None:
     with pytest.raises(ModelNotAllowed) as info:
         chain_models(request(SONNET, models=[FLASH]), key("anthropic/*"), catalog)
     assert info.value.loc == ("fallback_models", 0) and info.value.status == 403
 
 
-def test_forbidden_primary_is_refused(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_forbidden_primary_is_refused(catalog) -> None:
     with pytest.raises(ModelNotAllowed) as info:
         chain_models(request(FLASH), key("anthropic/*"), catalog)
     assert info.value.loc == ("model",)
 
 
-async def test_fallback_that_cannot_take_the_request_is_left_out(catalog) -> None:  # type: ignore[no-untyped-def]
+async def test_fallback_that_cannot_take_the_request_is_left_out(catalog) -> None:
     media = MediaFetcher(max_bytes=1000, timeout=1)
     providers = all_providers()
     wants_logprobs = request(FLASH, logprobs=True, models=[SONNET, "google/gemini-2.5-flash"])

@@ -56,7 +56,7 @@ def test_bad_configuration_is_refused_at_start(configs: list[DeploymentConfig], 
         configured_deployments(configs, PROVIDERS, {"K": "v"})
 
 
-def test_settings_read_deployments_from_env_json_and_config_toml(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_settings_read_deployments_from_env_json_and_config_toml(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("OPENTOKEN_DEPLOYMENTS", '[{"provider": "anthropic", "weight": 2, "models": ["anthropic/*"]}]')
     assert Settings().deployments[0].weight == 2
     monkeypatch.delenv("OPENTOKEN_DEPLOYMENTS")

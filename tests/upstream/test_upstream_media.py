@@ -47,7 +47,7 @@ def test_sniffing() -> None:
 
 
 @pytest.fixture
-async def media_server(unused_tcp_port: int):  # type: ignore[no-untyped-def]
+async def media_server(unused_tcp_port: int):
     async def image(request: web.Request) -> web.Response:
         return web.Response(body=PNG, content_type="application/octet-stream")
 

@@ -18,6 +18,7 @@ from opentoken.core.chat import (
     Message,
     Part,
     ReplayState,
+    Role,
     TextPart,
     ToolCall,
 )
@@ -28,7 +29,7 @@ from opentoken.providers.anthropic.messages import LEADING_USER_TEXT
 SONNET = load_catalog().resolve("anthropic/claude-sonnet-4-5")
 
 
-def msg(role: str, *parts: str | Part, **kwargs: Any) -> Message:
+def msg(role: Role, *parts: str | Part, **kwargs: Any) -> Message:
     return Message(role, tuple(TextPart(p) if isinstance(p, str) else p for p in parts), **kwargs)
 
 

@@ -297,7 +297,7 @@ def test_usage_with_null_cache_fields(model: ModelInfo) -> None:
 def test_stop_reason_table(stop_reason: str, canonical: str, openai: str, model: ModelInfo) -> None:
     assert STOP_REASONS[stop_reason] == canonical
     result = parse_response(_message([{"type": "text", "text": "x"}], stop_reason), model)
-    assert result.candidates[0].stop == Stop(canonical, raw=stop_reason)  # type: ignore[arg-type]
+    assert result.candidates[0].stop == Stop(canonical, raw=stop_reason)
     assert view(result).choices[0].finish_reason == openai
 
 

@@ -484,8 +484,9 @@ def test_interleaved_thinking_and_redacted_blocks(model: ModelInfo) -> None:
     out = decode(model, events)
     folded = fold_events(out)
     assert view(folded).choices[0].reasoning == "first\n\nsecond"
-    assert view(folded).choices[0].replay is not None
-    assert json.loads(view(folded).choices[0].replay.data) == [
+    replay = view(folded).choices[0].replay
+    assert replay is not None
+    assert json.loads(replay.data) == [
         {"type": "thinking", "thinking": "first", "signature": "s1"},
         {"type": "redacted_thinking", "data": "opaque"},
         {"type": "thinking", "thinking": "second", "signature": "s2"},

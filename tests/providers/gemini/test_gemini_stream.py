@@ -128,7 +128,7 @@ def _rebuild(chunks: list[dict[str, Any]]) -> dict[str, Any]:
             for part in cand.get("content", {}).get("parts", []):
                 prev = parts[-1] if parts else None
                 mergeable = prev is not None and "text" in prev and "text" in part and "thoughtSignature" not in prev
-                if mergeable and bool(prev.get("thought")) == bool(part.get("thought")):
+                if prev is not None and mergeable and bool(prev.get("thought")) == bool(part.get("thought")):
                     prev["text"] += part["text"]
                     if "thoughtSignature" in part:
                         prev["thoughtSignature"] = part["thoughtSignature"]

@@ -26,7 +26,9 @@ class AnthropicProvider:
     name = "anthropic"
     default_base_url = "https://api.anthropic.com"
     key_env_vars: tuple[str, ...] = ("ANTHROPIC_API_KEY",)
-    base_url_env_vars: tuple[str, ...] = ("ANTHROPIC_BASE_URL",)
+    # not ANTHROPIC_BASE_URL: Anthropic clients (Claude Code) set it to point at this gateway, which would then
+    # call itself; the gateway's own upstream is OPENTOKEN_ANTHROPIC_BASE_URL
+    base_url_env_vars: tuple[str, ...] = ()
     fetches_image_urls = True  # Anthropic downloads http(s) images itself (url image source)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ these events gives exactly what ``parse_response`` gives for the same reply.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, assert_never
 
 import msgspec
 
@@ -118,7 +118,7 @@ class AnthropicStreamDecoder:
                 return []
             case wire.MessageStop():
                 return self._on_message_stop()
-        return []  # pragma: no cover - every StreamEvent member is matched above
+        assert_never(parsed)
 
     def close(self) -> list[StreamEvent]:
         if not self._finished:
@@ -129,7 +129,8 @@ class AnthropicStreamDecoder:
 
     def _decode(self, data: str) -> wire.StreamEvent | None:
         try:
-            return wire.event_decoder.decode(data)
+            event: wire.StreamEvent = wire.event_decoder.decode(data)
+            return event
         except msgspec.ValidationError as e:
             try:
                 kind = wire.event_type_decoder.decode(data).type
@@ -182,7 +183,7 @@ class AnthropicStreamDecoder:
                 initial = wire.format_input(start.input)
                 block = self._blocks[event.index] = _Block("tool_use", start_input="" if initial == "{}" else initial)
                 return self._open(block, id=start.id, name=start.name)
-        return []  # pragma: no cover
+        assert_never(start)
 
     def _on_block_delta(self, event: wire.ContentBlockDelta) -> list[StreamEvent]:
         block = self._block(event.index)
