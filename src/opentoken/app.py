@@ -16,10 +16,10 @@ from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
 from opentoken.core.seal import KeyRing, decode_key, encode_key, new_key
 from opentoken.http.disconnect import CancelOnDisconnect
+from opentoken.http.embeddings import embeddings_routes
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from opentoken.http.metrics import metrics_routes
 from opentoken.http.middleware import RequestIdMiddleware
-from opentoken.http.embeddings import embeddings_routes
 from opentoken.http.responses import responses_routes
 from opentoken.http.routes import public_routes
 from opentoken.ingress.openai_responses.codec import OpenAIResponsesCodec

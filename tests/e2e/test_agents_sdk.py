@@ -40,14 +40,14 @@ async def test_agent_with_one_function_tool(gateway: Gateway, model: str, stream
     prompt = "Use get_weather to tell me the weather in Oslo."
     if stream:
         result = Runner.run_streamed(agent(gateway, model), prompt, run_config=config)
-        kinds = [event.type async for event in result.stream_events()]
-        assert "raw_response_event" in kinds and "run_item_stream_event" in kinds
+        events = [event.type async for event in result.stream_events()]
+        assert "raw_response_event" in events and "run_item_stream_event" in events
     else:
         result = await Runner.run(agent(gateway, model), prompt, run_config=config)  # type: ignore[assignment]
     assert len(CALLS) == 1
     output = str(result.final_output)
     assert "get_weather tool returned" in output and f"sunny in {CALLS[0]}" in output
-    kinds = [item.type for item in result.new_items]
+    kinds: list[str] = [item.type for item in result.new_items]
     assert kinds.count("tool_call_item") == 1 and kinds.count("tool_call_output_item") == 1
     assert kinds[-1] == "message_output_item"
     usage = result.context_wrapper.usage

@@ -50,7 +50,16 @@ def run_codex(codex: Path, gateway: Gateway, tmp_path: Path, model: str, prompt:
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "CODEX_HOME": str(home), "OPENTOKEN_API_KEY": gateway.key}
     done = subprocess.run(
-        [str(codex), "exec", "--skip-git-repo-check", "--json", "--dangerously-bypass-approvals-and-sandbox", "-C", str(work), prompt],
+        [
+            str(codex),
+            "exec",
+            "--skip-git-repo-check",
+            "--json",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "-C",
+            str(work),
+            prompt,
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -68,7 +77,9 @@ def test_codex_exec_runs_a_tool_and_uses_its_result(
     events = run_codex(codex, gateway, tmp_path, model, "Use get_goal, then tell me what it returned.")
     kinds = [e["type"] for e in events]
     assert "turn.completed" in kinds and "turn.failed" not in kinds and "error" not in kinds, events
-    messages = [e["item"]["text"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == "agent_message"]
+    messages = [
+        e["item"]["text"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == "agent_message"
+    ]
     assert any("get_goal tool returned" in m and '"goal":null' in m for m in messages), messages
     usage = next(e["usage"] for e in events if e["type"] == "turn.completed")
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0 and "reasoning_output_tokens" in usage

@@ -44,6 +44,21 @@ REASONING = {"effort": "low", "summary": "auto"}
 STATE = ["reasoning.encrypted_content"]
 
 
+def create(client: openai.OpenAI, **kw: Any) -> Any:
+    """``responses.create`` with loosely typed arguments (tests send shapes the SDK's TypedDicts do not name)."""
+    return client.responses.create(**kw)
+
+
+def error_body(err: openai.APIStatusError) -> dict[str, Any]:
+    body = err.body
+    assert isinstance(body, dict)
+    return body
+
+
+def raw_create(client: openai.OpenAI, **kw: Any) -> Any:
+    return client.responses.with_raw_response.create(**kw)
+
+
 def provider_of(model: str) -> str:
     return "anthropic" if model.startswith("anthropic/") else "google"
 
@@ -66,7 +81,7 @@ def streamed(client: openai.OpenAI, **kw: Any) -> tuple[list[Any], Any]:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_text_with_instructions(client: openai.OpenAI, sandbox: httpx.Client, model: str) -> None:
-    raw = client.responses.with_raw_response.create(model=model, input="Say hello", instructions="Be brief.")
+    raw = raw_create(client, model=model, input="Say hello", instructions="Be brief.")
     response = raw.parse()
     assert response.status == "completed" and response.object == "response"
     assert response.id.startswith("resp_") and response.model.startswith(model.split("/")[0])
@@ -93,11 +108,11 @@ def test_stream_matches_create(client: openai.OpenAI, recorder: Recorder, model:
     first_delta = types.index("response.output_text.delta")
     assert types.index("response.output_item.added") < first_delta
     assert types.index("response.content_part.added") < first_delta
-    whole = client.responses.create(model=model, input="Name a colour", reasoning=REASONING)
+    whole = create(client, model=model, input="Name a colour", reasoning=REASONING)
     assert final.output_text == whole.output_text
     assert [o.type for o in final.output] == [o.type for o in whole.output]
-    assert final.output[0].summary[0].text == whole.output[0].summary[0].text  # type: ignore[union-attr]
-    assert final.usage is not None and final.usage.output_tokens == whole.usage.output_tokens  # type: ignore[union-attr]
+    assert final.output[0].summary[0].text == whole.output[0].summary[0].text
+    assert final.usage is not None and final.usage.output_tokens == whole.usage.output_tokens
     stream_bodies = [e for e in recorder.exchanges if e.content_type.startswith("text/event-stream")]
     grammar = EventGrammar()
     for _, data in sse_events(stream_bodies[-1].body):
@@ -108,9 +123,9 @@ def test_stream_matches_create(client: openai.OpenAI, recorder: Recorder, model:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_multi_turn_by_sending_output_items_back(client: openai.OpenAI, sandbox: httpx.Client, model: str) -> None:
-    first = client.responses.create(model=model, input="My name is Ada.", store=False)
+    first = create(client, model=model, input="My name is Ada.", store=False)
     history = [{"role": "user", "content": "My name is Ada."}, *items_of(first)]
-    second = client.responses.create(model=model, input=[*history, {"role": "user", "content": "What is my name?"}], store=False)
+    second = create(client, model=model, input=[*history, {"role": "user", "content": "What is my name?"}], store=False)
     assert 'you said "What is my name?"' in second.output_text
     sent = json.dumps(upstream(sandbox, model)[-1]["body"])
     assert "My name is Ada." in sent and first.output_text[:20] in sent
@@ -120,10 +135,11 @@ def test_multi_turn_by_sending_output_items_back(client: openai.OpenAI, sandbox:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_parallel_function_calls(client: openai.OpenAI, model: str) -> None:
-    response = client.responses.create(
+    response = create(
+        client,
         model=model,
         input="Call get_weather and get_time for Oslo, in parallel.",
-        tools=[WEATHER, TIME],  # type: ignore[list-item]
+        tools=[WEATHER, TIME],
         parallel_tool_calls=True,
     )
     calls = [o for o in response.output if o.type == "function_call"]
@@ -149,13 +165,15 @@ def _tool_loop(client: openai.OpenAI, model: str, stream: bool, **kw: Any) -> li
         history.append({"role": "user", "content": prompt})
         for _ in range(2):
             args = {"model": model, "input": history, "tools": [WEATHER], "reasoning": REASONING, **kw}
-            reply = streamed(client, **args)[1] if stream else client.responses.create(**args)
+            reply = streamed(client, **args)[1] if stream else create(client, **args)
             replies.append(reply)
             history += items_of(reply)
             calls = [o for o in reply.output if o.type == "function_call"]
             if not calls:
                 break
-            history += [{"type": "function_call_output", "call_id": c.call_id, "output": f"rain, turn {n}"} for c in calls]
+            history += [
+                {"type": "function_call_output", "call_id": c.call_id, "output": f"rain, turn {n}"} for c in calls
+            ]
     assert len(replies) == 4, [r.output_text for r in replies]
     return replies
 
@@ -169,7 +187,7 @@ def test_three_turn_tool_loop_keeps_reasoning_state_in_encrypted_content(
     assert [bool([o for o in r.output if o.type == "function_call"]) for r in replies] == [True, False, True, False]
     for reply in replies:
         carriers = [o for o in reply.output if o.type == "reasoning" and o.encrypted_content]
-        assert len(carriers) == 1 and carriers[0].encrypted_content.startswith("ot1.")  # type: ignore[union-attr]
+        assert len(carriers) == 1 and carriers[0].encrypted_content.startswith("ot1.")
         assert reply.output[-1] is carriers[0]
         assert [o for o in reply.output if o.type == "reasoning" and o.summary], "a summary of the thinking"
     assert "rain, turn 0" in replies[1].output_text and "rain, turn 1" in replies[-1].output_text
@@ -187,8 +205,14 @@ def test_encrypted_content_alone_restores_anthropic_thinking(client: openai.Open
     """New call ids defeat the server-side replay store: only the sealed state can bring the thinking back,
     and without it the (signature-checking) upstream refuses the tool loop."""
     model = MODELS[0]
-    first = client.responses.create(
-        model=model, input="Use get_weather for Oslo.", tools=[WEATHER], reasoning=REASONING, store=False, include=STATE
+    first = create(
+        client,
+        model=model,
+        input="Use get_weather for Oslo.",
+        tools=[WEATHER],
+        reasoning=REASONING,
+        store=False,
+        include=STATE,
     )
     [call] = [o for o in first.output if o.type == "function_call"]
     items = items_of(first)
@@ -197,34 +221,44 @@ def test_encrypted_content_alone_restores_anthropic_thinking(client: openai.Open
             item["call_id"] = "call_renamed_by_client"
     answer = {"type": "function_call_output", "call_id": "call_renamed_by_client", "output": "sunny"}
     base: list[Any] = [{"role": "user", "content": "Use get_weather for Oslo."}]
-    second = client.responses.create(
-        model=model, input=[*base, *items, answer], tools=[WEATHER], reasoning=REASONING, store=False, include=STATE
+    second = create(
+        client,
+        model=model,
+        input=[*base, *items, answer],
+        tools=[WEATHER],
+        reasoning=REASONING,
+        store=False,
+        include=STATE,
     )
     assert "sunny" in second.output_text and call.call_id != "call_renamed_by_client"
     sent = upstream(sandbox, model)[-1]["body"]["messages"][1]["content"]
     assert sent[0]["type"] == "thinking" and sent[0]["signature"]
     without = [i for i in items if i["type"] != "reasoning"]
     with pytest.raises(openai.BadRequestError):
-        client.responses.create(
-            model=model, input=[*base, *without, answer], tools=[WEATHER], reasoning=REASONING, store=False
-        )
+        create(client, model=model, input=[*base, *without, answer], tools=[WEATHER], reasoning=REASONING, store=False)
 
 
 def test_gemini_text_signature_rides_in_encrypted_content(client: openai.OpenAI, sandbox: httpx.Client) -> None:
     model = MODELS[1]
-    first = client.responses.create(model=model, input="Hello there", store=False, include=STATE)
+    first = create(client, model=model, input="Hello there", store=False, include=STATE)
     carriers = [o for o in first.output if o.type == "reasoning" and o.encrypted_content]
     assert carriers, "Gemini 3 signs its reply: the state comes back sealed"
     history = [{"role": "user", "content": "Hello there"}, *items_of(first), {"role": "user", "content": "Again"}]
-    client.responses.create(model=model, input=history, store=False)
+    create(client, model=model, input=history, store=False)
     model_turn = next(c for c in upstream(sandbox, model)[-1]["body"]["contents"] if c["role"] == "model")
     assert any(p.get("thoughtSignature") for p in model_turn["parts"])
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_tampered_or_foreign_encrypted_content_is_a_400_naming_it(client: openai.OpenAI, model: str) -> None:
-    first = client.responses.create(
-        model=model, input="Use get_weather for Oslo.", tools=[WEATHER], reasoning=REASONING, store=False, include=STATE
+    first = create(
+        client,
+        model=model,
+        input="Use get_weather for Oslo.",
+        tools=[WEATHER],
+        reasoning=REASONING,
+        store=False,
+        include=STATE,
     )
     items = items_of(first)
     index = next(i for i, item in enumerate(items) if item.get("encrypted_content"))
@@ -232,9 +266,9 @@ def test_tampered_or_foreign_encrypted_content_is_a_400_naming_it(client: openai
     items[index]["encrypted_content"] = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     history = [{"role": "user", "content": "Use get_weather for Oslo."}, *items]
     with pytest.raises(openai.BadRequestError) as info:
-        client.responses.create(model=model, input=history, tools=[WEATHER], store=False)
-    assert info.value.body["param"] == f"input[{index + 1}].encrypted_content"  # type: ignore[index]
-    assert info.value.body["code"] == "invalid_encrypted_content"  # type: ignore[index]
+        create(client, model=model, input=history, tools=[WEATHER], store=False)
+    assert error_body(info.value)["param"] == f"input[{index + 1}].encrypted_content"
+    assert error_body(info.value)["code"] == "invalid_encrypted_content"
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -245,15 +279,16 @@ def test_json_schema_output(client: openai.OpenAI, sandbox: httpx.Client, model:
         "required": ["city", "population"],
         "additionalProperties": False,
     }
-    response = client.responses.create(
+    response = create(
+        client,
         model=model,
         input="Give me a city.",
         text={"format": {"type": "json_schema", "name": "city", "schema": schema, "strict": True}},
     )
     value = json.loads(response.output_text)
     assert isinstance(value["city"], str) and isinstance(value["population"], int)
-    assert response.text.format.type == "json_schema"  # type: ignore[union-attr]
-    plain = client.responses.create(model=model, input="Reply in JSON [[json]]", text={"format": {"type": "json_object"}})
+    assert response.text.format.type == "json_schema"
+    plain = create(client, model=model, input="Reply in JSON [[json]]", text={"format": {"type": "json_object"}})
     assert isinstance(json.loads(plain.output_text), dict)
     sent = json.dumps(upstream(sandbox, model)[-1]["body"])
     assert ("application/json" in sent) if model.startswith("google/") else ("JSON object" in sent)
@@ -265,7 +300,7 @@ def test_image_input(client: openai.OpenAI, sandbox: httpx.Client, model: str) -
         {"type": "input_text", "text": "What is in this image?"},
         {"type": "input_image", "image_url": f"data:image/png;base64,{PNG_1PX}", "detail": "auto"},
     ]
-    response = client.responses.create(model=model, input=[{"role": "user", "content": content}])
+    response = create(client, model=model, input=[{"role": "user", "content": content}])
     assert response.status == "completed" and response.output_text
     sent = json.dumps(upstream(sandbox, model)[-1]["body"])
     assert PNG_1PX in sent
@@ -280,12 +315,12 @@ def test_custom_and_namespace_tools_round_trip(client: openai.OpenAI, sandbox: h
         "description": "Agent tools.",
         "tools": [{**WEATHER, "name": "spawn"}],
     }
-    first = client.responses.create(model=model, input="Use apply_patch now.", tools=[patch, namespace])  # type: ignore[list-item]
+    first = create(client, model=model, input="Use apply_patch now.", tools=[patch, namespace])
     [custom] = [o for o in first.output if o.type == "custom_tool_call"]
     assert custom.name == "apply_patch" and isinstance(custom.input, str) and custom.input
-    second = client.responses.create(model=model, input="Call agents__spawn now.", tools=[patch, namespace])  # type: ignore[list-item]
+    second = create(client, model=model, input="Call agents__spawn now.", tools=[patch, namespace])
     [call] = [o for o in second.output if o.type == "function_call"]
-    assert call.name == "spawn" and call.namespace == "agents"  # type: ignore[attr-defined]
+    assert call.name == "spawn" and call.namespace == "agents"
     sent_tools = json.dumps(upstream(sandbox, model)[-1]["body"])
     assert "agents__spawn" in sent_tools
     history = [
@@ -293,29 +328,32 @@ def test_custom_and_namespace_tools_round_trip(client: openai.OpenAI, sandbox: h
         *items_of(first),
         {"type": "custom_tool_call_output", "call_id": custom.call_id, "output": "patched 3 files"},
     ]
-    third = client.responses.create(model=model, input=history, tools=[patch, namespace])  # type: ignore[list-item]
+    third = create(client, model=model, input=history, tools=[patch, namespace])
     assert "patched 3 files" in third.output_text
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_errors_in_openai_shape(client: openai.OpenAI, model: str) -> None:
     with pytest.raises(openai.BadRequestError) as info:
-        client.responses.create(model="google/no-such-model", input="hi")
-    assert info.value.body["code"] == "model_not_found"  # type: ignore[index]
+        create(client, model="google/no-such-model", input="hi")
+    assert error_body(info.value)["code"] == "model_not_found"
     bad = [{"type": "function_call_output", "output": "x"}]
     with pytest.raises(openai.BadRequestError) as info:
-        client.responses.create(model=model, input=bad)  # type: ignore[arg-type]
-    assert info.value.body["param"] == "input[0].call_id"  # type: ignore[index]
-    orphan = [{"role": "user", "content": "hi"}, {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "[1]"}]
+        create(client, model=model, input=bad)
+    assert error_body(info.value)["param"] == "input[0].call_id"
+    orphan = [
+        {"role": "user", "content": "hi"},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "[1]"},
+    ]
     with pytest.raises(openai.BadRequestError) as info:
-        client.responses.create(model=model, input=orphan)  # type: ignore[arg-type]
-    assert info.value.body["param"] == "input[1].arguments"  # type: ignore[index]
+        create(client, model=model, input=orphan)
+    assert error_body(info.value)["param"] == "input[1].arguments"
     with pytest.raises(openai.BadRequestError) as info:
-        client.responses.create(model=model, input="hi", max_output_tokens=10_000_000)
-    assert info.value.body["param"] == "max_output_tokens"  # type: ignore[index]
+        create(client, model=model, input="hi", max_output_tokens=10_000_000)
+    assert error_body(info.value)["param"] == "max_output_tokens"
     with pytest.raises(openai.NotFoundError) as nf:
-        client.responses.create(model=model, input="hi", previous_response_id="resp_does_not_exist")
-    assert nf.value.body["param"] == "previous_response_id"  # type: ignore[index]
+        create(client, model=model, input="hi", previous_response_id="resp_does_not_exist")
+    assert error_body(nf.value)["param"] == "previous_response_id"
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -335,7 +373,7 @@ def test_failure_mid_stream_is_an_error_event_then_response_failed(
 
 @pytest.mark.parametrize("model", MODELS)
 def test_max_output_tokens_gives_an_incomplete_response(client: openai.OpenAI, model: str) -> None:
-    response = client.responses.create(model=model, input="Say a lot [[max_tokens]]")
+    response = create(client, model=model, input="Say a lot [[max_tokens]]")
     assert response.status == "incomplete"
     assert response.incomplete_details is not None and response.incomplete_details.reason == "max_output_tokens"
     events = []
@@ -345,7 +383,8 @@ def test_max_output_tokens_gives_an_incomplete_response(client: openai.OpenAI, m
 
 
 def test_unknown_fields_and_codex_extras_are_accepted_and_reported(client: openai.OpenAI) -> None:
-    raw = client.responses.with_raw_response.create(
+    raw = raw_create(
+        client,
         model=MODELS[1],
         input="hi",
         extra_body={"client_metadata": {"session_id": "s"}, "some_future_field": 1},

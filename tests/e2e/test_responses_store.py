@@ -28,6 +28,21 @@ WEATHER = {
 REASONING = {"effort": "low", "summary": "auto"}
 
 
+def create(client: openai.OpenAI, **kw: Any) -> Any:
+    """``responses.create`` with loosely typed arguments (tests send shapes the SDK's TypedDicts do not name)."""
+    return client.responses.create(**kw)
+
+
+def error_body(err: openai.APIStatusError) -> dict[str, Any]:
+    body = err.body
+    assert isinstance(body, dict)
+    return body
+
+
+def raw_create(client: openai.OpenAI, **kw: Any) -> Any:
+    return client.responses.with_raw_response.create(**kw)
+
+
 def admin(gw: Gateway, method: str, path: str, **kw: Any) -> httpx.Response:
     r = httpx.request(method, gw.url + "/admin/v1" + path, headers={"Authorization": f"Bearer {gw.admin_key}"}, **kw)
     assert r.status_code < 300, r.text
@@ -48,9 +63,9 @@ def upstream(sandbox: httpx.Client, model: str) -> dict[str, Any]:
 def test_previous_response_id_continues_the_conversation(
     client: openai.OpenAI, sandbox: httpx.Client, model: str
 ) -> None:
-    first = client.responses.create(model=model, input="My name is Ada.", instructions="Be terse.", metadata={"k": "v"})
+    first = create(client, model=model, input="My name is Ada.", instructions="Be terse.", metadata={"k": "v"})
     assert first.store is True and first.metadata == {"k": "v"}
-    second = client.responses.create(model=model, input="What is my name?", previous_response_id=first.id)
+    second = create(client, model=model, input="What is my name?", previous_response_id=first.id)
     assert second.previous_response_id == first.id
     sent = json.dumps(upstream(sandbox, model))
     assert "My name is Ada." in sent and first.output_text[:20] in sent and "What is my name?" in sent
@@ -67,15 +82,15 @@ def test_tool_loop_by_previous_response_id_keeps_reasoning_state(
     client: openai.OpenAI, sandbox: httpx.Client, model: str
 ) -> None:
     """No output items and no encrypted content are sent back: the stored conversation carries the state."""
-    reply = client.responses.create(model=model, input="Use get_weather for Oslo.", tools=[WEATHER], reasoning=REASONING)  # type: ignore[list-item]
+    reply = create(client, model=model, input="Use get_weather for Oslo.", tools=[WEATHER], reasoning=REASONING)
     for turn in range(3):
         calls = [o for o in reply.output if o.type == "function_call"]
         assert all(not getattr(o, "encrypted_content", None) for o in reply.output)  # not asked for
         if not calls:
             break
         outputs = [{"type": "function_call_output", "call_id": c.call_id, "output": f"fog {turn}"} for c in calls]
-        reply = client.responses.create(
-            model=model, input=outputs, previous_response_id=reply.id, tools=[WEATHER], reasoning=REASONING  # type: ignore[arg-type, list-item]
+        reply = create(
+            client, model=model, input=outputs, previous_response_id=reply.id, tools=[WEATHER], reasoning=REASONING
         )
     assert "fog 0" in reply.output_text
     body = upstream(sandbox, model)
@@ -95,29 +110,29 @@ def test_get_input_items_and_delete(client: openai.OpenAI) -> None:
         {"role": "assistant", "content": "noted"},
         {"role": "user", "content": "second"},
     ]
-    created = client.responses.create(model=model, input=items)  # type: ignore[arg-type]
+    created = create(client, model=model, input=items)
     got = client.responses.retrieve(created.id)
     assert got.id == created.id and got.output_text == created.output_text and got.usage == created.usage
-    listed = client.responses.input_items.list(created.id)
-    texts = [item.content[0].text for item in listed.data]  # type: ignore[union-attr]
+    listed: Any = client.responses.input_items.list(created.id)
+    texts = [item.content[0].text for item in listed.data]
     assert texts == ["second", "noted", "first", "Answer briefly."]  # newest first by default
     assert all(item.id for item in listed.data)
-    page = client.responses.input_items.list(created.id, order="asc", limit=2)
-    assert [i.content[0].text for i in page.data] == ["Answer briefly.", "first"] and page.has_more  # type: ignore[union-attr]
-    rest = client.responses.input_items.list(created.id, order="asc", after=page.data[-1].id)
-    assert [i.content[0].text for i in rest.data] == ["noted", "second"] and not rest.has_more  # type: ignore[union-attr]
+    page: Any = client.responses.input_items.list(created.id, order="asc", limit=2)
+    assert [i.content[0].text for i in page.data] == ["Answer briefly.", "first"] and page.has_more
+    rest: Any = client.responses.input_items.list(created.id, order="asc", after=page.data[-1].id)
+    assert [i.content[0].text for i in rest.data] == ["noted", "second"] and not rest.has_more
     client.responses.delete(created.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(created.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.delete(created.id)
     with pytest.raises(openai.NotFoundError) as info:
-        client.responses.create(model=model, input="more", previous_response_id=created.id)
-    assert info.value.body["param"] == "previous_response_id"  # type: ignore[index]
+        create(client, model=model, input="more", previous_response_id=created.id)
+    assert error_body(info.value)["param"] == "previous_response_id"
 
 
 def test_a_key_reads_only_its_own_responses(gateway: Gateway, client: openai.OpenAI) -> None:
-    created = client.responses.create(model=MODELS[1], input="private")
+    created = create(client, model=MODELS[1], input="private")
     _, other_key = new_key(gateway)
     other = openai.OpenAI(base_url=gateway.v1, api_key=other_key, max_retries=0)
     with pytest.raises(openai.NotFoundError):
@@ -127,26 +142,31 @@ def test_a_key_reads_only_its_own_responses(gateway: Gateway, client: openai.Ope
     with pytest.raises(openai.NotFoundError):
         other.responses.delete(created.id)
     with pytest.raises(openai.NotFoundError):
-        other.responses.create(model=MODELS[1], input="continue", previous_response_id=created.id)
+        create(other, model=MODELS[1], input="continue", previous_response_id=created.id)
     assert client.responses.retrieve(created.id).output_text == created.output_text  # still there
 
 
 def test_another_keys_encrypted_content_does_not_open(gateway: Gateway, client: openai.OpenAI) -> None:
     model = MODELS[0]
-    first = client.responses.create(
-        model=model, input="Use get_weather.", tools=[WEATHER], reasoning=REASONING, store=False,  # type: ignore[list-item]
+    first = create(
+        client,
+        model=model,
+        input="Use get_weather.",
+        tools=[WEATHER],
+        reasoning=REASONING,
+        store=False,
         include=["reasoning.encrypted_content"],
     )
     items = [o.model_dump(exclude_none=True) for o in first.output]
     _, other_key = new_key(gateway)
     other = openai.OpenAI(base_url=gateway.v1, api_key=other_key, max_retries=0)
     with pytest.raises(openai.BadRequestError) as info:
-        other.responses.create(model=model, input=[{"role": "user", "content": "Use get_weather."}, *items], tools=[WEATHER])  # type: ignore[list-item]
-    assert info.value.body["code"] == "invalid_encrypted_content"  # type: ignore[index]
+        create(other, model=model, input=[{"role": "user", "content": "Use get_weather."}, *items], tools=[WEATHER])
+    assert error_body(info.value)["code"] == "invalid_encrypted_content"
 
 
 def test_store_false_keeps_only_the_ledger_record(gateway: Gateway, client: openai.OpenAI) -> None:
-    raw = client.responses.with_raw_response.create(model=MODELS[1], input="ephemeral", store=False)
+    raw = raw_create(client, model=MODELS[1], input="ephemeral", store=False)
     created = raw.parse()
     assert created.store is False
     with pytest.raises(openai.NotFoundError):
@@ -174,16 +194,21 @@ def replicas(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.mark.parametrize("model", MODELS)
 def test_replicas_continue_each_others_conversations_at_once(replicas: tuple[Gateway, Gateway], model: str) -> None:
     a, b = (openai.OpenAI(base_url=gw.v1, api_key=replicas[0].key, max_retries=0) for gw in replicas)
-    reply = a.responses.create(model=model, input="Use get_weather for Oslo.", tools=[WEATHER], reasoning=REASONING)  # type: ignore[list-item]
+    reply = create(a, model=model, input="Use get_weather for Oslo.", tools=[WEATHER], reasoning=REASONING)
     [call] = [o for o in reply.output if o.type == "function_call"]
     output = {"type": "function_call_output", "call_id": call.call_id, "output": "hail"}
-    continued = b.responses.create(
-        model=model, input=[output], previous_response_id=reply.id, tools=[WEATHER], reasoning=REASONING  # type: ignore[list-item]
+    continued = create(
+        b, model=model, input=[output], previous_response_id=reply.id, tools=[WEATHER], reasoning=REASONING
     )
     assert "hail" in continued.output_text
     assert a.responses.retrieve(continued.id).id == continued.id
-    stateless = a.responses.create(
-        model=model, input="Use get_weather for Rome.", tools=[WEATHER], reasoning=REASONING, store=False,  # type: ignore[list-item]
+    stateless = create(
+        a,
+        model=model,
+        input="Use get_weather for Rome.",
+        tools=[WEATHER],
+        reasoning=REASONING,
+        store=False,
         include=["reasoning.encrypted_content"],
     )
     [call] = [o for o in stateless.output if o.type == "function_call"]
@@ -192,5 +217,5 @@ def test_replicas_continue_each_others_conversations_at_once(replicas: tuple[Gat
         *[o.model_dump(exclude_none=True) for o in stateless.output],
         {"type": "function_call_output", "call_id": call.call_id, "output": "sleet"},
     ]
-    answered = b.responses.create(model=model, input=history, tools=[WEATHER], reasoning=REASONING, store=False)  # type: ignore[arg-type, list-item]
+    answered = create(b, model=model, input=history, tools=[WEATHER], reasoning=REASONING, store=False)
     assert "sleet" in answered.output_text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -31,7 +32,7 @@ def _denull(node: Any) -> Any:
 
 @functools.cache
 def _components(spec: str = str(SPEC)) -> dict[str, Any]:
-    doc = json.loads(open(spec).read())
+    doc = json.loads(Path(spec).read_text())
     return _denull(doc["components"])
 
 

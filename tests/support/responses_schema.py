@@ -146,7 +146,7 @@ class EventGrammar:
             return
         item = self._item(ev)
         if kind == "response.output_item.done":
-            for c, deltas in item.parts.items():
+            for c in item.parts:
                 assert c in item.parts_done, f"content part {c} not done before its item"
             item.done, item.final = True, ev["item"]
             assert ev["item"]["id"] == item.id and ev["item"]["type"] == item.type
