@@ -57,7 +57,9 @@ def test_batch_larger_than_the_provider_limit_keeps_order(client: openai.OpenAI,
 
 def test_dimensions_are_truncated_and_renormalised(client: openai.OpenAI, sandbox: httpx.Client) -> None:
     full = client.embeddings.create(model=MODEL, input="tides", encoding_format="float").data[0].embedding
-    short = client.embeddings.create(model=MODEL, input="tides", dimensions=256, encoding_format="float").data[0].embedding
+    short = (
+        client.embeddings.create(model=MODEL, input="tides", dimensions=256, encoding_format="float").data[0].embedding
+    )
     assert len(short) == 256 and abs(norm(short) - 1) < 1e-5
     scale = norm(full[:256])
     assert all(abs(s - f / scale) < 1e-6 for s, f in zip(short, full[:256], strict=True))  # the same direction

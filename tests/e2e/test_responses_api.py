@@ -392,3 +392,55 @@ def test_unknown_fields_and_codex_extras_are_accepted_and_reported(client: opena
     )
     ignored = raw.headers["x-opentoken-ignored-params"].split(",")
     assert {"client_metadata", "some_future_field", "text.verbosity"} <= set(ignored)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+@pytest.mark.parametrize("model", MODELS)
+def test_web_search_runs_on_the_providers_own_search(
+    client: openai.OpenAI, sandbox: httpx.Client, model: str, stream: bool
+) -> None:
+    args = {"model": model, "input": "Search the web for tide tables in Oslo.", "tools": [{"type": "web_search"}]}
+    response = streamed(client, **args)[1] if stream else create(client, **args)
+    [search] = [o for o in response.output if o.type == "web_search_call"]
+    assert search.status == "completed" and search.action.type == "search" and search.action.query
+    assert search.action.sources and all(s.url.startswith("http") for s in search.action.sources)
+    assert response.output_text
+    sent = upstream(sandbox, model)[-1]["body"]
+    if model.startswith("anthropic/"):
+        assert {"type": "web_search_20250305", "name": "web_search"} in sent["tools"]
+    else:
+        assert {"googleSearch": {}} in sent["tools"]
+
+
+def test_web_search_is_dropped_and_reported_where_the_model_cannot_combine_it(
+    client: openai.OpenAI, sandbox: httpx.Client
+) -> None:
+    """Gemini 2.5 cannot combine Google Search with function declarations: Codex's usual request still works."""
+    raw = raw_create(client, model="google/gemini-2.5-flash", input="Hello", tools=[WEATHER, {"type": "web_search"}])
+    assert raw.parse().status == "completed"
+    assert "web_search" in raw.headers["x-opentoken-adjusted-params"].split(",")
+    sent = upstream(sandbox, "google/gemini-2.5-flash")[-1]["body"]
+    assert all("googleSearch" not in t for t in sent["tools"])
+    chat = client.chat.completions.create(model=MODELS[0], messages=[{"role": "user", "content": "search the web"}])
+    assert chat.choices[0].message.content  # chat completions never offer the search
+
+
+def test_prompt_cache_key_sets_anthropic_cache_breakpoints(client: openai.OpenAI, sandbox: httpx.Client) -> None:
+    model = MODELS[0]
+    args = {
+        "model": model,
+        "input": "Summarise the rules.",
+        "instructions": "You follow the house rules. " * 40,
+        "tools": [WEATHER],
+        "prompt_cache_key": "session-1",
+    }
+    first = create(client, **args)
+    sent = upstream(sandbox, model)[-1]["body"]
+    assert sent["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert sent["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert sent["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    second = create(client, **args)
+    assert first.usage.input_tokens_details.cached_tokens == 0
+    assert second.usage.input_tokens_details.cached_tokens > 0
+    raw = raw_create(client, model=MODELS[1], input="hi", prompt_cache_key="session-1")
+    assert "prompt_cache_key" in raw.headers["x-opentoken-adjusted-params"].split(",")

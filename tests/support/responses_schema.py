@@ -184,6 +184,8 @@ class EventGrammar:
             assert ev["arguments"] == (joined if joined.strip() else "{}")
         elif kind in ("response.custom_tool_call_input.delta", "response.custom_tool_call_input.done"):
             assert item.type == "custom_tool_call"
+        elif kind.startswith("response.web_search_call."):
+            assert item.type == "web_search_call"
         else:
             raise AssertionError(f"unexpected event {kind}")
 

@@ -19,7 +19,6 @@ FIELDS = {
     "reasoning_effort": "reasoning.effort",
     "top_logprobs": "top_logprobs",
     "logprobs": "top_logprobs",
-    "web_search": "tools",
     "tools.function.strict": "tools.strict",
     "messages": "input",
 }

@@ -27,7 +27,16 @@ import orjson
 from msgspec import UNSET, Struct, UnsetType
 
 from opentoken.core.money import Cost
-from opentoken.core.result import Candidate, Stop, TextBlock, ThinkingBlock, ToolCallBlock, Usage
+from opentoken.core.result import (
+    Candidate,
+    ServerToolCallBlock,
+    ServerToolResultBlock,
+    Stop,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+    Usage,
+)
 from opentoken.ingress.openai_responses.parse import ParsedResponse
 from opentoken.ingress.openai_responses.tools import CUSTOM_ARGUMENT, ToolSet
 
@@ -81,7 +90,26 @@ class CustomCallOut(Struct, kw_only=True):
     namespace: str | UnsetType = UNSET
 
 
-Item = MessageOut | ReasoningOut | FunctionCallOut | CustomCallOut
+class SourceOut(Struct, kw_only=True):
+    type: Literal["url"] = "url"
+    url: str
+
+
+class SearchActionOut(Struct, kw_only=True):
+    type: Literal["search"] = "search"
+    query: str = ""
+    queries: list[str] = msgspec.field(default_factory=list)
+    sources: list[SourceOut] = msgspec.field(default_factory=list)
+
+
+class WebSearchCallOut(Struct, kw_only=True):
+    type: Literal["web_search_call"] = "web_search_call"
+    id: str
+    status: Literal["in_progress", "searching", "completed", "failed"] = "completed"
+    action: SearchActionOut = msgspec.field(default_factory=SearchActionOut)
+
+
+Item = MessageOut | ReasoningOut | FunctionCallOut | CustomCallOut | WebSearchCallOut
 
 
 class InputDetailsOut(Struct):
@@ -196,8 +224,31 @@ def custom_input(arguments: str) -> str:
     return arguments
 
 
+def search_query(item: WebSearchCallOut, arguments: str) -> None:
+    """Fill a web search item's query from the server tool call's JSON arguments."""
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(value, dict):
+        item.action.query = str(value.get("query") or "")
+        queries = value.get("queries")
+        item.action.queries = [str(q) for q in queries] if isinstance(queries, list) else [item.action.query]
+
+
+def search_sources(item: WebSearchCallOut, content: str) -> None:
+    """Fill a web search item's sources from the server tool result (``[{"url", "title"}]``)."""
+    try:
+        value = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(value, list):
+        item.action.sources = [SourceOut(url=str(v["url"])) for v in value if isinstance(v, dict) and v.get("url")]
+
+
 def output_items(candidate: Candidate, parsed: ParsedResponse, ids: ItemIds, state: str | None) -> list[Item]:
     items: list[Item] = []
+    searches: dict[str, WebSearchCallOut] = {}
     status, _ = status_of(candidate.stop)
     for block in candidate.blocks:
         match block:
@@ -215,6 +266,14 @@ def output_items(candidate: Candidate, parsed: ParsedResponse, ids: ItemIds, sta
                 items.append(
                     call_item(block.id, block.id, block.name, block.arguments, parsed.tools, ids(prefix, len(items)))
                 )
+            case ServerToolCallBlock() if block.name == "web_search":
+                search = searches[block.id] = WebSearchCallOut(id=ids("ws", len(items)))
+                search_query(search, block.arguments)
+                items.append(search)
+            case ServerToolResultBlock() if block.call_id in searches:
+                search_sources(searches[block.call_id], block.content)
+            case ServerToolCallBlock() | ServerToolResultBlock():
+                pass  # another server tool: its effect is in the text
     if state is not None:
         items.append(ReasoningOut(id=ids("rs", len(items)), encrypted_content=state))
     return items

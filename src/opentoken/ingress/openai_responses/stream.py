@@ -53,9 +53,12 @@ from opentoken.ingress.openai_responses.render import (
     ReasoningOut,
     ResponseOut,
     SummaryOut,
+    WebSearchCallOut,
     call_item,
     custom_input,
     response_out,
+    search_query,
+    search_sources,
     status_of,
     usage_out,
 )
@@ -93,6 +96,7 @@ class EventWriter:
         self._blocks: dict[int, _Block] = {}
         self._message_open = False
         self.final: ResponseOut | None = None  # the Response of the last event, once finished
+        self._searches: dict[str, int] = {}  # server tool call id -> its web_search_call item
 
     # ---- framing ----
 
@@ -172,10 +176,28 @@ class EventWriter:
     def _start(self, ev: BlockStart) -> list[bytes]:
         if ev.kind == "text":
             return self._start_text(ev.index)
+        if ev.kind == "server_tool_result":
+            found = self._searches.get(ev.id)
+            self._blocks[ev.index] = _Block(ev.kind, found if found is not None else -1)
+            return []
+        if ev.kind == "server_tool" and ev.name != "web_search":
+            self._blocks[ev.index] = _Block(ev.kind, -1)
+            return []
         frames = self._close_message()
         index = len(self.items)
         if ev.kind == "thinking":
             self.items.append(ReasoningOut(id=self.ids("rs", index)))
+        elif ev.kind == "server_tool":
+            self.items.append(WebSearchCallOut(id=self.ids("ws", index), status="in_progress"))
+            self._searches[ev.id] = index
+            self._blocks[ev.index] = _Block(ev.kind, index)
+            item_id = self.items[index].id
+            return [
+                *frames,
+                self._item_event("response.output_item.added", index),
+                self._frame("response.web_search_call.in_progress", output_index=index, item_id=item_id),
+                self._frame("response.web_search_call.searching", output_index=index, item_id=item_id),
+            ]
         else:
             prefix = "ctc" if self.parsed.tools.origin(ev.name).kind == "custom" else "fc"
             item = call_item(ev.id, ev.id, ev.name, "", self.parsed.tools, self.ids(prefix, index))
@@ -213,6 +235,8 @@ class EventWriter:
         if block is None or not ev.text:
             return []
         block.parts.append(ev.text)
+        if block.kind in ("server_tool", "server_tool_result"):
+            return []  # a web search item is sent whole when its results are in
         item = self.items[block.item]
         if block.kind == "text":
             return [
@@ -260,10 +284,12 @@ class EventWriter:
 
     def _stop(self, ev: BlockStop) -> list[bytes]:
         block = self._blocks.pop(ev.index, None)
-        if block is None:
+        if block is None or block.item < 0:
             return []
         item = self.items[block.item]
         text = "".join(block.parts)
+        if isinstance(item, WebSearchCallOut):
+            return self._search_stop(item, block, text)
         if isinstance(item, MessageOut):
             part = item.content[block.content]
             part.text = text
@@ -294,6 +320,24 @@ class EventWriter:
             self._item_event("response.output_item.done", block.item),
         ]
 
+    def _search_stop(self, item: WebSearchCallOut, block: _Block, text: str) -> list[bytes]:
+        if block.kind == "server_tool":
+            search_query(item, text)
+            return []
+        search_sources(item, text)
+        return self._search_done(block.item)
+
+    def _search_done(self, index: int) -> list[bytes]:
+        item = self.items[index]
+        assert isinstance(item, WebSearchCallOut)
+        if item.status == "completed":
+            return []
+        item.status = "completed"
+        return [
+            self._frame("response.web_search_call.completed", output_index=index, item_id=item.id),
+            self._item_event("response.output_item.done", index),
+        ]
+
     def _summary_done(self, item: ReasoningOut, block: _Block, text: str) -> list[bytes]:
         if not block.summary_open:
             return []
@@ -305,11 +349,12 @@ class EventWriter:
         ]
 
     def _close_message(self) -> list[bytes]:
+        frames = [f for index in self._searches.values() for f in self._search_done(index)]  # results never came
         if not self._message_open:
-            return []
+            return frames
         self._message_open = False
         index = len(self.items) - 1
         item = self.items[index]
         assert isinstance(item, MessageOut)
         item.status = status_of(self.stop)[0] if self.stop is not None else "completed"
-        return [self._item_event("response.output_item.done", index)]
+        return [*frames, self._item_event("response.output_item.done", index)]
