@@ -19,6 +19,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import TypeVar
 
 from opentoken.auth.authenticate import Authenticator
@@ -36,6 +37,7 @@ from opentoken.metering.writer import LedgerWriter
 from opentoken.providers.base import Embedder, Provider
 from opentoken.routing.calls import Calls, Prepared
 from opentoken.routing.chain import chain_models, prepare_chain
+from opentoken.routing.counting import Counted, count_prompt
 from opentoken.routing.embed import EmbedCalls
 from opentoken.routing.router import Attempt, Routed, Router
 from opentoken.routing.stream import LiveStream
@@ -65,6 +67,7 @@ class Served:
     adjusted: tuple[str, ...]  # canonical fields the provider adapter changed or dropped
     limit_headers: Mapping[str, str]  # x-ratelimit-* of the admission
     simulated: bool  # answered by the built-in sandbox, not a real provider
+    native: bool = False  # passed through: the reply is in the client's own wire API (``core.chat.NativeRequest``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,8 @@ class MeteredStream:
                     meter.mark_first_token()
                 yield ev
             result = live.folder.result()
-            await self._pipeline.keep_replay(meter.key, result)
+            if not self.served.native:  # a pass-through client holds its own provider state
+                await self._pipeline.keep_replay(meter.key, result)
             yield StreamEnd(result.usage, await meter.finish(result.usage))
         except GatewayError as e:
             await meter.finish(live.folder.usage, status=200, error_code=e.code)
@@ -239,13 +243,14 @@ class Pipeline:
 
     @staticmethod
     def _served(routed: Routed[T], chain: list[Prepared], meter: CallMeter) -> Served:
-        adjusted = next(p.request.adjusted for p in chain if p.model.id == routed.model.id)
+        upstream = next(p.request for p in chain if p.model.id == routed.model.id)
         return Served(
             model=routed.model,
             attempts=routed.attempts,
-            adjusted=adjusted,
+            adjusted=upstream.adjusted,
             limit_headers=meter.admission.headers,
             simulated=routed.deployment.simulated,
+            native=upstream.native,
         )
 
     def cut(self) -> tuple[int, str]:
@@ -268,7 +273,24 @@ class Pipeline:
         )
         return replace(request, messages=messages)
 
+    async def count_tokens(self, key: ApiKey, request: ChatRequest) -> Counted:
+        """The prompt's input tokens, exact from the provider's counting endpoint (``routing.counting``).
+
+        Admitted as a request (rpm, a concurrency slot) but with no tokens or budget reserved, and settled at
+        zero cost: it costs nothing, so it writes no ledger row."""
+        models = chain_models(request, key, self.catalog)
+        admission = await self.limiter.admit(key, models[0], 0, 0)
+        try:
+            counted = await count_prompt(request, models, self.providers, self.media, self.client, self.router)
+        except BaseException:
+            await admission.release()
+            raise
+        await admission.settle(Decimal(0), 0)
+        return counted
+
     async def keep_replay(self, key: ApiKey, result: ChatResult) -> None:
+        if result.native is not None:
+            return  # the client holds its own provider state (pass-through)
         items: dict[str, ReplayState] = {}
         for candidate in result.candidates:
             calls = candidate.tool_calls

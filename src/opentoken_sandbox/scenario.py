@@ -4,8 +4,8 @@ Provider-neutral. Each provider parses its request into a ``Prompt``, calls ``pl
 ``complete``, and renders the ``Completion`` in its own wire format.
 
 Prompt markers (in the last user text): ``[[max_tokens]]``, ``[[refusal]]``, ``[[safety]]``,
-``[[blocked]]``, ``[[stop:XYZ]]``, ``[[json]]``, ``[[redacted_thinking]]`` (``[[fault:...]]`` is read
-by ``faults``).
+``[[blocked]]``, ``[[stop:XYZ]]``, ``[[json]]``, ``[[redacted_thinking]]``, ``[[call:NAME {json}]]`` (call
+the tool NAME with exactly these arguments, and no other tool) (``[[fault:...]]`` is read by ``faults``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from opentoken_sandbox.tokens import count_text, pieces
 
 _MARKERS = re.compile(r"\[\[[^\]]*\]\]")
 _STOP = re.compile(r"\[\[stop:([^\]]+)\]\]")
+_CALL = re.compile(r"\[\[call:([\w.:-]+) (\{[^\]]*\})\]\]")
 _ASK = re.compile(r"\b(call|use)\b")
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _PARALLEL_N = re.compile(r"\b(\d+|" + "|".join(_NUMBERS) + r")\s+(?:parallel|simultaneous|concurrent)")
@@ -210,6 +211,13 @@ def _plan_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
     allowed = [t for t in prompt.tools if not choice.names or t.name in choice.names]
     if not allowed:
         return ()
+    forced = _CALL.search(prompt.text)
+    if forced and not prompt.tool_results and any(t.name == forced.group(1) for t in allowed):
+        try:
+            args = orjson.loads(forced.group(2))
+        except orjson.JSONDecodeError:
+            args = {}
+        return (ToolCall(forced.group(1), args if isinstance(args, dict) else {}),)
     lowered = prompt.text.lower()
     mentioned = _mentioned(allowed, lowered)
     if choice.mode == "auto" and (prompt.tool_results or not (mentioned or _ASK.search(lowered))):

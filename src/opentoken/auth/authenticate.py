@@ -36,7 +36,8 @@ class Authenticator:
     async def authenticate(self, authorization: str | None) -> ApiKey:
         if not authorization:
             raise AuthenticationFailed(
-                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code="missing_api_key"
+                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
+                code="missing_api_key",
             )
         scheme, _, secret = authorization.partition(" ")
         secret = secret.strip()

@@ -93,6 +93,9 @@ def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeou
                 output=_money(p["output"], f"{mid}.prices.output"),
                 cache_read=_money(p.get("cache_read", 0), f"{mid}.prices.cache_read"),
                 cache_write=_money(p.get("cache_write", 0), f"{mid}.prices.cache_write"),
+                cache_write_1h=_money(p["cache_write_1h"], f"{mid}.prices.cache_write_1h")
+                if "cache_write_1h" in p
+                else None,
             ),
             capabilities=Capabilities(**raw.get("capabilities", {})),
             reasoning=_reasoning(raw.get("reasoning"), defaults, mid),

@@ -7,6 +7,13 @@ stay plain JSON objects: they are data, not structure.
 
 Field names are the neutral vocabulary of the gateway: ``UpstreamRequest.adjusted`` and error locations
 (``GatewayError.loc``) name these fields, and each ingress renders them in its own syntax.
+
+Pass-through (``NativeRequest``): when a client speaks a provider's own wire API (the Anthropic Messages API,
+say), its ingress also attaches the request as sent, under the name of that wire API. A provider that
+declares the same API (``Provider.native_api``) sends that body as is (only the model id mapped and its own
+key used) and its reply is relayed to the client event by event (``core.result.NativeFrame``,
+``ChatResult.native``); every other provider of the chain uses the canonical request. The canonical request
+is always complete: limits, routing and metering read only it.
 """
 
 from __future__ import annotations
@@ -124,6 +131,20 @@ class WebSearch:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeRequest:
+    """The client's request in a provider wire API, for providers that speak it (see the module docstring).
+
+    ``api`` names the wire API (an ingress codec's ``name``, e.g. ``"anthropic_messages"``); ``body`` is the
+    JSON body as the client sent it; ``headers`` the client headers that API defines and a pass-through keeps
+    (lower-case names; never credentials).
+    """
+
+    api: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     model: str  # the public id, "{provider}/{model}" (or an alias of one)
     messages: tuple[Message, ...]
@@ -144,7 +165,9 @@ class ChatRequest:
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     reasoning_effort: ReasoningEffort | None = None
+    reasoning_budget: int | None = None  # thinking tokens the client allows (wins over the effort's budget)
     user: str | None = None  # an end-user id the client passes on (providers' abuse monitoring)
     web_search: WebSearch | None = None  # offer the provider's built-in web search (see ``WebSearch``)
     prompt_cache_key: str | None = None  # a stable prefix key: adapters with explicit caching mark breakpoints
     fallback_models: tuple[str, ...] = ()  # per-request fallbacks, tried in order after ``model``
+    native: NativeRequest | None = None  # the request as sent, for a provider that speaks the client's API

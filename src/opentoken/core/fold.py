@@ -17,6 +17,7 @@ from opentoken.core.result import (
     ChatResult,
     Finish,
     LogprobsDelta,
+    NativeFrame,
     ReplayUpdate,
     ServerToolCallBlock,
     ServerToolResultBlock,
@@ -88,7 +89,7 @@ class Folder:
                 self._acc(ev.candidate).blocks[ev.index] = _BlockAcc(ev.kind, ev.id, ev.name, ev.redacted)
             case BlockDelta():
                 self._acc(ev.candidate).blocks[ev.index].parts.append(ev.text)
-            case BlockStop():
+            case BlockStop() | NativeFrame():
                 pass
             case LogprobsDelta():
                 acc = self._acc(ev.candidate)

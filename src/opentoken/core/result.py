@@ -12,6 +12,11 @@ Streams are block events: ``BlockStart`` (the block's kind, and a tool call's id
 candidate and ``UsageUpdate`` (cumulative). Block ``index`` counts the candidate's blocks from 0 in the
 order they start (never a provider's own index). Streaming and non-streaming give the same result:
 ``opentoken.core.fold.fold_events`` folds a stream into the ``ChatResult`` the non-stream parser returns.
+
+A pass-through call (``core.chat.NativeRequest``) also carries the provider's reply as it came: each upstream
+stream event as a ``NativeFrame`` ahead of the canonical events decoded from it, a whole reply as
+``ChatResult.native``. Only the ingress that asked for the pass-through reads them; the canonical events are
+there as for any call (metering, replay, the fold).
 """
 
 from __future__ import annotations
@@ -40,13 +45,15 @@ class Stop:
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts by kind. ``input_tokens`` excludes cache reads and writes; ``output_tokens`` includes
-    ``reasoning_tokens``. The whole prompt is the sum of the three input kinds."""
+    ``reasoning_tokens``. The whole prompt is the sum of the three input kinds. ``cache_write_1h_tokens`` is
+    the part of ``cache_write_tokens`` written for an hour (priced apart; the rest is a 5-minute write)."""
 
     input_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def prompt_tokens(self) -> int:
@@ -140,6 +147,7 @@ class ChatResult:
     candidates: tuple[Candidate, ...]
     usage: Usage
     upstream_model: str | None = None
+    native: bytes | None = None  # the provider's reply body as it came, on a pass-through call
 
 
 # ---- stream events (one upstream event maps to zero or more of these) ----
@@ -205,7 +213,25 @@ class UsageUpdate:
     usage: Usage
 
 
-StreamEvent = StreamStart | BlockStart | BlockDelta | BlockStop | LogprobsDelta | ReplayUpdate | Finish | UsageUpdate
+@dataclass(frozen=True, slots=True)
+class NativeFrame:
+    """One upstream stream event exactly as it came (pass-through calls only; see the module docstring)."""
+
+    data: str
+    event: str | None = None
+
+
+StreamEvent = (
+    StreamStart
+    | BlockStart
+    | BlockDelta
+    | BlockStop
+    | LogprobsDelta
+    | ReplayUpdate
+    | Finish
+    | UsageUpdate
+    | NativeFrame
+)
 
 
 def is_content(ev: StreamEvent) -> bool:
@@ -220,7 +246,7 @@ def is_content(ev: StreamEvent) -> bool:
             return ev.kind == "tool_call"
         case LogprobsDelta() | Finish():
             return True
-        case StreamStart() | BlockStop() | ReplayUpdate() | UsageUpdate():
+        case StreamStart() | BlockStop() | ReplayUpdate() | UsageUpdate() | NativeFrame():
             return False
         case _:
             assert_never(ev)

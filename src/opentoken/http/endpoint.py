@@ -81,15 +81,23 @@ class IngressEndpoint(Generic[P]):
             key = await self.pipeline.authenticator.authenticate(self.codec.credentials(headers))
             body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
         except GatewayError as e:
-            await send_rendered(send, self.codec.error(e, None))
+            await send_rendered(send, self.codec.error(e, None, request_id))
             return
-        await self.respond(key, body, request_id, receive, send)
+        await self.respond(key, body, request_id, receive, send, headers)
 
-    async def respond(self, key: ApiKey, body: bytes, request_id: str, receive: Receive, send: Send) -> None:
+    async def respond(
+        self,
+        key: ApiKey,
+        body: bytes,
+        request_id: str,
+        receive: Receive,
+        send: Send,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Serve ``body`` for ``key`` (already authenticated: the console's playground holds its key record)."""
         codec, parsed = self.codec, None
         try:
-            parsed = await self.prepare(key, codec.parse(body))
+            parsed = await self.prepare(key, codec.parse(body, headers or {}))
             call = Call(request_id, len(body) + self.context_bytes(parsed), codec.name, codec.ignored(parsed))
             outcome = await self.pipeline.execute(key, codec.request(parsed), call)
             if isinstance(outcome, Completed):
@@ -97,14 +105,14 @@ class IngressEndpoint(Generic[P]):
         except GatewayError as e:
             if e.status >= 500:
                 log.warning("request %s failed: %r", request_id, e)
-            await send_rendered(send, codec.error(e, parsed))
+            await send_rendered(send, codec.error(e, parsed, request_id))
             return
         if isinstance(outcome, Completed):
             await send_rendered(send, reply)
             return
         try:
-            headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
-            await send_stream(codec.stream(parsed, outcome, request_id), headers, receive, send)
+            sse_headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
+            await send_stream(codec.stream(parsed, outcome, request_id), sse_headers, receive, send)
         finally:
             await outcome.aclose()
 

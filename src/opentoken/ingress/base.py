@@ -34,8 +34,9 @@ class Codec(Protocol[P]):
         """The ``Authorization`` value to authenticate with (``Bearer <key>``), from this API's auth headers."""
         ...
 
-    def parse(self, body: bytes) -> P:
-        """Validate the body; raise ``InvalidRequest`` (with ``param`` in this API's syntax) when it is not valid."""
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> P:
+        """Validate the body (``headers``: the request's, lower-case names); raise ``InvalidRequest`` (with
+        ``param`` in this API's syntax) when it is not valid."""
         ...
 
     def request(self, parsed: P) -> ChatRequest: ...
@@ -54,7 +55,7 @@ class Codec(Protocol[P]):
         """Response headers of a served call (see ``served_headers`` for the ones every API shares)."""
         ...
 
-    def error(self, err: GatewayError, parsed: P | None) -> Rendered:
+    def error(self, err: GatewayError, parsed: P | None, request_id: str | None = None) -> Rendered:
         """``err`` in this API's error shape and status; ``parsed`` is None when the body could not be parsed."""
         ...
 

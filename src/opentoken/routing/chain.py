@@ -16,7 +16,7 @@ from opentoken.catalog.model import ModelInfo
 from opentoken.catalog.registry import Catalog
 from opentoken.core.chat import ChatRequest
 from opentoken.core.errors import InvalidRequest, ModelNotAllowed
-from opentoken.providers.base import Provider
+from opentoken.providers.base import Provider, upstream_request
 from opentoken.routing.calls import Prepared
 from opentoken.stores.base import ApiKey
 from opentoken.upstream.media import MediaFetcher
@@ -61,11 +61,11 @@ async def prepare_chain(
         request = await media.inline_images(request)
     primary = models[0]
     provider = providers[primary.provider]
-    chain = [Prepared(primary, provider, provider.build_request(request, primary))]
+    chain = [Prepared(primary, provider, upstream_request(provider, request, primary))]
     for model in models[1:]:
         provider = providers[model.provider]
         try:
-            chain.append(Prepared(model, provider, provider.build_request(request, model)))
+            chain.append(Prepared(model, provider, upstream_request(provider, request, model)))
         except InvalidRequest as e:
             log.info("fallback %s cannot take this request: %s", model.id, e.message)
     return chain

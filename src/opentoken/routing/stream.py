@@ -13,14 +13,15 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from opentoken.core.errors import UpstreamConnectionError, UpstreamProtocolError
 from opentoken.core.fold import Folder
-from opentoken.core.result import StreamEvent, is_content
+from opentoken.core.result import NativeFrame, StreamEvent, is_content
 from opentoken.providers.base import StreamDecoder
 from opentoken.upstream.client import UpstreamCall
 
 
 class LiveStream:
-    def __init__(self, call: UpstreamCall, decoder: StreamDecoder) -> None:
+    def __init__(self, call: UpstreamCall, decoder: StreamDecoder, native: bool = False) -> None:
         self.folder = Folder()
+        self._native = native  # a pass-through call: each upstream event also goes out as it came
         self._call = call
         self._decoder = decoder
         self._source = self._decode()
@@ -48,7 +49,10 @@ class LiveStream:
 
     async def _decode(self) -> AsyncGenerator[StreamEvent, None]:
         async for sse in self._call.events():
-            for ev in self._decoder.feed(sse):
+            decoded = self._decoder.feed(sse)  # an error event raises before its frame is relayed
+            if self._native:
+                yield NativeFrame(sse.data, sse.event)
+            for ev in decoded:
                 self.folder.add(ev)
                 yield ev
         try:

@@ -26,7 +26,7 @@ class OpenAIChatCodec:
     def credentials(self, headers: Mapping[str, str]) -> str | None:
         return headers.get("authorization")
 
-    def parse(self, body: bytes) -> ParsedChat:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> ParsedChat:
         return parse_body(body)
 
     def request(self, parsed: ParsedChat) -> ChatRequest:
@@ -72,7 +72,7 @@ class OpenAIChatCodec:
         finally:
             await events.aclose()
 
-    def error(self, err: GatewayError, parsed: ParsedChat | None) -> Rendered:
+    def error(self, err: GatewayError, parsed: ParsedChat | None, request_id: str | None = None) -> Rendered:
         body = error_json(err.message, err.type, self._param(err, parsed), err.code)
         return Rendered(err.status, body, error_headers(err))
 

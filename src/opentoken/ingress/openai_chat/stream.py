@@ -24,6 +24,7 @@ from opentoken.core.result import (
     BlockStop,
     Finish,
     LogprobsDelta,
+    NativeFrame,
     ReplayUpdate,
     StreamEvent,
     StreamStart,
@@ -130,7 +131,7 @@ class ChunkWriter:
             case Finish():
                 finish = ChunkChoiceOut(ev.candidate, DeltaOut(), None, FINISH_REASONS[ev.stop.reason])
                 return [*self.start(ev.candidate), self._frame(finish)]
-            case StreamStart() | ReplayUpdate() | UsageUpdate():
+            case StreamStart() | ReplayUpdate() | UsageUpdate() | NativeFrame():
                 return []
             case _:
                 assert_never(ev)

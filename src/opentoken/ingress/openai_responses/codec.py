@@ -53,7 +53,7 @@ class OpenAIResponsesCodec:
     def credentials(self, headers: Mapping[str, str]) -> str | None:
         return headers.get("authorization")
 
-    def parse(self, body: bytes) -> ParsedResponse:
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> ParsedResponse:
         return parse_body(body)
 
     async def prepare(self, parsed: ParsedResponse, key_id: str) -> ParsedResponse:
@@ -186,7 +186,7 @@ class OpenAIResponsesCodec:
 
     # ---- errors ----
 
-    def error(self, err: GatewayError, parsed: ParsedResponse | None) -> Rendered:
+    def error(self, err: GatewayError, parsed: ParsedResponse | None, request_id: str | None = None) -> Rendered:
         body = error_json(err.message, err.type, self._param(err, parsed), err.code)
         return Rendered(err.status, body, error_headers(err))
 

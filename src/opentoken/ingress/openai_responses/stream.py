@@ -33,6 +33,7 @@ from opentoken.core.result import (
     BlockStop,
     Finish,
     LogprobsDelta,
+    NativeFrame,
     ReplayUpdate,
     Stop,
     StreamEvent,
@@ -143,8 +144,8 @@ class EventWriter:
             case ReplayUpdate():
                 self.replay = ev.replay
                 return []
-            case StreamStart() | UsageUpdate() | LogprobsDelta():
-                return []
+            case StreamStart() | UsageUpdate() | LogprobsDelta() | NativeFrame():
+                return []  # native frames only reach the ingress of the provider's own API
             case _:
                 assert_never(ev)
 

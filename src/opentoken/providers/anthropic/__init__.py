@@ -1,7 +1,8 @@
 """Anthropic Messages API adapter: pure translation between the canonical types and ``/v1/messages``.
 
 ``wire`` holds the typed wire models; ``request``/``messages`` map the request, ``response`` the reply
-(usage map and finish-reason table), ``stream`` the SSE events, ``errors`` the error replies.
+(usage map and finish-reason table), ``stream`` the SSE events, ``errors`` the error replies; ``native``
+the pass-through of Messages API clients and token counting.
 ``PROVIDER`` is the one object the provider registry needs.
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from opentoken.catalog.model import ModelInfo
-from opentoken.core.chat import ChatRequest
+from opentoken.core.chat import ChatRequest, NativeRequest
 from opentoken.core.errors import GatewayError
 from opentoken.core.result import ChatResult
+from opentoken.providers.anthropic import native
 from opentoken.providers.anthropic.errors import parse_error
 from opentoken.providers.anthropic.request import build_request
 from opentoken.providers.anthropic.response import parse_response
@@ -30,12 +32,22 @@ class AnthropicProvider:
     # call itself; the gateway's own upstream is OPENTOKEN_ANTHROPIC_BASE_URL
     base_url_env_vars: tuple[str, ...] = ()
     fetches_image_urls = True  # Anthropic downloads http(s) images itself (url image source)
+    native_api: str | None = native.NATIVE_API  # Messages API clients are passed through (see ``native``)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"x-api-key": api_key}
 
     def build_request(self, request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
         return build_request(request, model)
+
+    def build_native(self, request: NativeRequest, stream: bool, model: ModelInfo) -> UpstreamRequest:
+        return native.build_native(request, stream, model)
+
+    def build_count(self, request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
+        return native.build_count(request, model)
+
+    def parse_count(self, body: bytes) -> int:
+        return native.parse_count(body)
 
     def parse_response(self, body: bytes, model: ModelInfo) -> ChatResult:
         return parse_response(body, model)

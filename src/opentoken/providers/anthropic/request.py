@@ -12,7 +12,8 @@ Parameter rules (wire-formats D.1, D.6). Every change the adapter makes is liste
   and ``top_logprobs`` have no Anthropic equivalent and are dropped. ``top_k`` is sent as is.
 - ``reasoning_effort`` through the catalog's ``ReasoningSpec``: ``budget`` -> ``thinking.enabled`` with
   ``budget_tokens`` >= 1024 and below ``max_tokens`` (``max_tokens`` is raised by the budget, capped at the
-  model's limit, and the budget lowered if it still does not fit); ``adaptive`` -> ``thinking.adaptive``
+  model's limit, and the budget lowered if it still does not fit); ``reasoning_budget`` (a budget the
+  client set) wins over the effort's budget on budget-style models; ``adaptive`` -> ``thinking.adaptive``
   plus ``output_config.effort``; ``none`` -> no thinking. While thinking, ``temperature`` is dropped
   (reported unless it was 1, the one value thinking allows), ``top_p`` is raised to at least 0.95 and a
   forced ``tool_choice`` becomes ``auto``.
@@ -169,6 +170,8 @@ def _sampling(request: ChatRequest, thinking: bool, adjusted: list[str]) -> tupl
 def _reasoning(request: ChatRequest, model: ModelInfo) -> _Reasoning:
     effort, spec = request.reasoning_effort, model.reasoning
     capable = model.capabilities.reasoning and spec.style != "none"
+    if request.reasoning_budget is not None and capable and spec.style == "budget":
+        return _Reasoning(wire.ThinkingEnabled(budget_tokens=max(request.reasoning_budget, MIN_THINKING_BUDGET)))
     if effort is None:
         return _Reasoning()
     if effort == "none" or (capable and spec.style == "budget" and spec.budgets.get(effort) == 0):

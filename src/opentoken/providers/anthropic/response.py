@@ -61,6 +61,7 @@ def map_usage(usage: wire.Usage) -> Usage:
         input_tokens=usage.input_tokens or 0,
         cache_read_tokens=usage.cache_read_input_tokens or 0,
         cache_write_tokens=usage.cache_creation_input_tokens or 0,
+        cache_write_1h_tokens=(usage.cache_creation.ephemeral_1h_input_tokens or 0) if usage.cache_creation else 0,
         output_tokens=usage.output_tokens or 0,
         reasoning_tokens=(details.thinking_tokens or 0) if details is not None else 0,
     )
@@ -74,6 +75,7 @@ def merge_usage(base: wire.Usage, update: wire.Usage) -> wire.Usage:
         cache_creation_input_tokens=_pick(update.cache_creation_input_tokens, base.cache_creation_input_tokens),
         cache_read_input_tokens=_pick(update.cache_read_input_tokens, base.cache_read_input_tokens),
         output_tokens_details=_pick(update.output_tokens_details, base.output_tokens_details),
+        cache_creation=_pick(update.cache_creation, base.cache_creation),
     )
 
 

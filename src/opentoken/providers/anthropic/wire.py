@@ -194,6 +194,13 @@ class OutputTokensDetails(msgspec.Struct):
     thinking_tokens: int | None = None
 
 
+class CacheCreation(msgspec.Struct):
+    """Cache writes by lifetime (``cache_control.ttl``); their sum is ``cache_creation_input_tokens``."""
+
+    ephemeral_5m_input_tokens: int | None = None
+    ephemeral_1h_input_tokens: int | None = None
+
+
 class Usage(msgspec.Struct):
     """Token counts. In ``message_delta`` every field may be absent; later non-null values override."""
 
@@ -202,6 +209,7 @@ class Usage(msgspec.Struct):
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
     output_tokens_details: OutputTokensDetails | None = None
+    cache_creation: CacheCreation | None = None
 
 
 class Message(msgspec.Struct):

@@ -9,7 +9,8 @@
   put in the order of those calls and there must be one per call (Gemini checks that the counts match). The
   function name comes from the earlier assistant tool call with the same id.
 - Tool results: text that is a JSON object is sent as the ``response`` object itself; any other text is sent
-  as ``{"content": text}``.
+  as ``{"content": text}``. Images and files of a tool result follow the function responses as inline parts
+  of the same turn.
 - Thought signatures and Gemini call ids come back from ``Message.replay`` (see ``replay``). On Gemini 3
   models, a step of the current turn whose first function call has no signature gets the documented dummy.
 """
@@ -130,7 +131,13 @@ class _Builder:
             answered[call_id] = wire.Part(function_response=answer)
         _check_answered(pending, set(answered))
         rank = {call_id: n for n, call_id in enumerate(order)}
-        return [answered[c] for c in sorted(answered, key=lambda c: rank.get(c, len(rank)))]
+        media = [
+            _user_part(p, index, j)
+            for index, message in group
+            for j, p in enumerate(message.parts)
+            if not isinstance(p, TextPart)
+        ]
+        return [*(answered[c] for c in sorted(answered, key=lambda c: rank.get(c, len(rank)))), *media]
 
 
 def _tool_call_id_problem(call_id: str | None, call: _Call | None) -> str:

@@ -16,6 +16,9 @@ Parameter decisions (anything changed or dropped is listed in ``UpstreamRequest.
   ``none`` turns thinking off where the model allows it (budget 0); on a model that cannot stop thinking it
   is mapped to the model's minimum (``min_budget``, or the ``minimal`` level) and reported as ``reasoning_effort``: the reply is as close to "no thinking" as the model
   allows, rather than an error for a value every OpenAI client may send.
+- ``reasoning_budget`` (a token budget the client set, e.g. Anthropic's ``budget_tokens``) wins over the
+  effort: style ``budget`` sends it clamped to the model's range; style ``level`` sends the level the
+  catalog maps the nearest effort to (up to 1024 tokens ``low``, up to 8192 ``medium``, more ``high``).
 - ``tools`` -> one ``functionDeclarations`` tool; ``tool_choice`` auto/none/required/function -> mode
   AUTO/NONE/ANY/ANY + ``allowedFunctionNames``. ``parallel_tool_calls: false`` has no Gemini equivalent
   (reported).
@@ -26,7 +29,7 @@ from __future__ import annotations
 import re
 
 from opentoken.catalog.model import ModelInfo, ReasoningSpec
-from opentoken.core.chat import ChatRequest
+from opentoken.core.chat import ChatRequest, ReasoningEffort
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
 from opentoken.providers.base import UpstreamRequest
 from opentoken.providers.gemini import wire
@@ -127,9 +130,21 @@ def _response_format(config: wire.GenerationConfig, request: ChatRequest) -> Non
         config.response_json_schema = compile_schema(fmt.schema)
 
 
+def _budget_effort(budget: int) -> ReasoningEffort:
+    return "low" if budget <= 1024 else "medium" if budget <= 8192 else "high"
+
+
 def _thinking(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wire.ThinkingConfig | None:
     effort = request.reasoning_effort
     spec = model.reasoning
+    budget = request.reasoning_budget
+    if budget is not None and spec.style == "budget":
+        clamped = max(spec.min_budget, min(budget, spec.max_budget or budget))
+        if clamped != budget:
+            adjusted.append("reasoning_budget")
+        return wire.ThinkingConfig(include_thoughts=True, thinking_budget=clamped)
+    if budget is not None and spec.style == "level":
+        effort = _budget_effort(budget)
     if effort is None or (effort == "none" and spec.style == "none"):
         return None
     if spec.style not in ("budget", "level"):
