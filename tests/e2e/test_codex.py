@@ -99,3 +99,22 @@ def test_codex_exec_runs_a_tool_and_uses_its_result(
         assert {"exec_command", "get_goal", "multi_agent_v1__spawn_agent"} <= names
         calls = [p for c in sent[1]["contents"] if c["role"] == "model" for p in c["parts"] if "functionCall" in p]
         assert calls[0]["thoughtSignature"] != "skip_thought_signature_validator"  # the real one, sealed and back
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_codex_exec_runs_a_shell_command_and_uses_its_output(
+    codex: Path, gateway: Gateway, sandbox: httpx.Client, tmp_path: Path, model: str
+) -> None:
+    """The sandbox's ``[[call:NAME {args}]]`` marker makes the model call Codex's ``exec_command`` with exactly
+    this command; the shell computes 6*7, which only a real run of the command can put in the answer."""
+    prompt = 'Run it. [[call:exec_command {"cmd": "echo OPENTOKEN-SHELL-$((6*7))"}]]'
+    events = run_codex(codex, gateway, tmp_path, model, prompt)
+    ran = [e["item"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == "command_execution"]
+    assert ran and "OPENTOKEN-SHELL-42" in ran[0]["aggregated_output"] and ran[0]["exit_code"] == 0, events
+    messages = [
+        e["item"]["text"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == "agent_message"
+    ]
+    assert any("exec_command tool returned" in m and "OPENTOKEN-SHELL-42" in m for m in messages), messages
+    provider = "anthropic" if model.startswith("anthropic/") else "google"
+    sent = [r["body"] for r in sandbox.get("/_sandbox/requests", params={"provider": provider}).json()["requests"]]
+    assert len(sent) == 2 and "OPENTOKEN-SHELL-42" in json.dumps(sent[1])
