@@ -18,6 +18,7 @@ from opentoken.admin.cli import register_commands
 from opentoken.auth.keys import hash_key
 from opentoken.stores.base import ApiKey, UsageRecord
 from opentoken.stores.factory import open_stores
+from opentoken.stores.sql.migrate import HEAD_REVISION
 
 
 @click.group()
@@ -164,7 +165,7 @@ def test_usage_table_and_json(cli: Invoke, db_url: str) -> None:
 
 
 def test_migrate_reports_the_revision(cli: Invoke) -> None:
-    assert "revision 0001" in cli("migrate").stdout
+    assert f"revision {HEAD_REVISION}" in cli("migrate").stdout
 
 
 def test_database_url_comes_from_settings_without_obj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ import msgspec
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest
-from opentoken.core.result import Block, ServerToolCallBlock, ServerToolResultBlock
+from opentoken.core.result import ServerToolCallBlock, ServerToolResultBlock
 from opentoken.providers.gemini import wire
 
 SEARCH = "web_search"
@@ -51,5 +51,3 @@ def search_blocks(meta: wire.GroundingMetadata, call_id: str) -> tuple[ServerToo
 def grounded(meta: wire.GroundingMetadata | None) -> bool:
     return meta is not None and bool(meta.web_search_queries or meta.grounding_chunks)
 
-
-__all__ = ["SEARCH", "Block", "grounded", "search_blocks", "with_search"]
