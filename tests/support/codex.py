@@ -1,8 +1,8 @@
 """Codex CLI (npm ``@openai/codex``, pinned) for the end-to-end tests, installed once into a cache folder.
 
-The folder is ``$OPENTOKEN_TOOLS_DIR`` or ``~/.cache/opentoken/tools``; ``.ci/run`` installs into the same
-place before the tests (``python tests/support/codex.py``), and a test run installs it there itself when it
-is missing. The npm package is a small launcher whose native binary comes in a platform package
+The folder is ``$OPENTOKEN_CODEX_DIR`` or ``~/.cache/opentoken-ci/codex-<version>`` (next to the cached
+Claude Code); ``.ci/run`` installs into it before the tests (``python tests/support/codex.py``), and a test run
+installs it there itself when it is missing. The npm package is a small launcher whose native binary comes in a platform package
 (``@openai/codex-linux-x64``, an optional dependency): ``npm install`` brings both, with no install script to
 run. Installs go to a temporary folder renamed into place, so concurrent runs never see half an install.
 """
@@ -20,13 +20,13 @@ CODEX_VERSION = "0.171.0"
 PACKAGE = f"@openai/codex@{CODEX_VERSION}"
 
 
-def tools_dir() -> Path:
-    configured = os.environ.get("OPENTOKEN_TOOLS_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "opentoken" / "tools"
+def codex_dir() -> Path:
+    configured = os.environ.get("OPENTOKEN_CODEX_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "opentoken-ci" / f"codex-{CODEX_VERSION}"
 
 
 def codex_path() -> Path:
-    return tools_dir() / f"codex-{CODEX_VERSION}" / "node_modules" / ".bin" / "codex"
+    return codex_dir() / "node_modules" / ".bin" / "codex"
 
 
 def install_codex() -> Path:
