@@ -50,4 +50,3 @@ def search_blocks(meta: wire.GroundingMetadata, call_id: str) -> tuple[ServerToo
 
 def grounded(meta: wire.GroundingMetadata | None) -> bool:
     return meta is not None and bool(meta.web_search_queries or meta.grounding_chunks)
-
