@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anthropic
 import openai
 import pytest
+
+from support.servers import Gateway
 
 MODELS = ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]
 NO_ARGS: list[Any] = [
@@ -62,3 +65,47 @@ def test_raw_stream_arguments_join_to_json_objects(client: openai.OpenAI, model:
             joined[delta.index] = joined.get(delta.index, "") + ((delta.function and delta.function.arguments) or "")
     assert joined
     assert all(json.loads(args) == {} for args in joined.values())
+
+
+# ---- the Anthropic Messages ingress: a tool call's input is always a JSON object ----
+
+
+@pytest.fixture
+def claude(gateway: Gateway) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0)
+
+
+ANTHROPIC_NO_ARGS: list[Any] = [
+    {"name": "get_version", "input_schema": {"type": "object", "properties": {}}},
+    {"name": "ping", "input_schema": {"type": "object"}},
+]
+
+
+def test_messages_zero_argument_calls(claude: anthropic.Anthropic, model: str) -> None:
+    msg = claude.messages.create(
+        model=model,
+        max_tokens=200,
+        messages=[{"role": "user", "content": "Call get_version and ping, in parallel."}],
+        tools=ANTHROPIC_NO_ARGS,
+        tool_choice={"type": "any"},
+    )
+    calls = [b for b in msg.content if b.type == "tool_use"]
+    assert calls and all(b.input == {} for b in calls)
+
+
+def test_messages_stream_zero_argument_calls(claude: anthropic.Anthropic, model: str) -> None:
+    with claude.messages.stream(
+        model=model,
+        max_tokens=200,
+        messages=[{"role": "user", "content": "Call get_version and ping, in parallel."}],
+        tools=ANTHROPIC_NO_ARGS,
+        tool_choice={"type": "any"},
+    ) as stream:
+        partial: dict[int, str] = {}
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                partial[event.index] = partial.get(event.index, "") + event.delta.partial_json
+        final = stream.get_final_message()
+    calls = [b for b in final.content if b.type == "tool_use"]
+    assert calls and all(b.input == {} for b in calls)
+    assert all(json.loads(text or "{}") == {} for text in partial.values())
