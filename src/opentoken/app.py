@@ -20,25 +20,31 @@ from opentoken.auth.authenticate import Authenticator
 from opentoken.catalog.live import LiveCatalog
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
+from opentoken.core.seal import KeyRing, decode_key, encode_key, new_key
 from opentoken.http.disconnect import CancelOnDisconnect
+from opentoken.http.embeddings import embeddings_routes
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from opentoken.http.failures import InternalErrors
 from opentoken.http.metrics import metrics_routes
 from opentoken.http.middleware import RequestIdMiddleware
 from opentoken.http.openapi import openapi_document
+from opentoken.http.responses import responses_routes
 from opentoken.http.routes import public_routes
+from opentoken.ingress.openai_responses.codec import OpenAIResponsesCodec
+from opentoken.ingress.openai_responses.state import StateSeal
 from opentoken.limits.factory import open_limits
 from opentoken.metering.metrics import Metrics, ObservedLedger
 from opentoken.metering.writer import LedgerWriter
 from opentoken.pipeline import Pipeline
 from opentoken.providers.base import Provider
-from opentoken.providers.registry import all_providers
+from opentoken.providers.registry import all_providers, embedders
 from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
 from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings
 from opentoken.stores.base import CATALOG_CHANGED, notice_router
 from opentoken.stores.factory import open_cooldowns, open_stores
+from opentoken.stores.responses import SecretStore
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken.upstream.models import Listing, listings
@@ -47,6 +53,25 @@ from opentoken_sandbox.config import SandboxConfig
 
 log = logging.getLogger("opentoken")
 SANDBOX_KEY = "sandbox-key"
+SEAL_SECRET = "responses_seal_key"
+
+
+class SealKeyError(ValueError):
+    """A configured sealing key is not usable (raised at start-up, never on a request)."""
+
+
+async def seal_ring(settings: Settings, secrets: SecretStore) -> KeyRing:
+    """The keys that seal reasoning state: the configured ones (the first seals), then the key this
+    deployment generated for itself on its first start (kept in the database, so every replica shares it),
+    which seals only when none is configured and keeps opening what it sealed after keys are configured."""
+    configured = []
+    for n, secret in enumerate(settings.seal_keys):
+        try:
+            configured.append(decode_key(secret.get_secret_value()))
+        except ValueError as e:
+            raise SealKeyError(f"OPENTOKEN_SEAL_KEYS entry {n + 1}: {e}") from e
+    generated = decode_key(await secrets.get_or_create(SEAL_SECRET, encode_key(new_key())))
+    return KeyRing([*configured, generated])
 
 
 def _banner(names: list[str], url: str) -> None:
@@ -183,6 +208,7 @@ def build_app(settings: Settings) -> Starlette:
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
                 stream_stall_seconds=settings.stream_stall_seconds,
+                embedders=embedders(),
             )
 
             async def catalog_changed() -> None:
@@ -204,6 +230,10 @@ def build_app(settings: Settings) -> Starlette:
                 catalog=catalog_admin,
             )
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
+            seal = StateSeal(await seal_ring(settings, stores.secrets))
+            codec = OpenAIResponsesCodec(seal, stores.responses, settings.response_ttl_seconds)
+            app.router.routes.extend(responses_routes(codec, pipeline, settings.max_body_bytes))
+            app.router.routes.extend(embeddings_routes(pipeline, settings.max_body_bytes))
             app.router.routes.extend(admin_routes(admin))
             app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
             app.router.routes.append(openapi_route())

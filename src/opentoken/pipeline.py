@@ -26,17 +26,19 @@ from opentoken.auth.authenticate import Authenticator
 from opentoken.catalog.model import ModelInfo
 from opentoken.catalog.registry import Catalog
 from opentoken.core.chat import ChatRequest, ReplayState
-from opentoken.core.errors import GatewayError
+from opentoken.core.embed import EmbedRequest, EmbedResult
+from opentoken.core.errors import GatewayError, InvalidRequest, ModelNotAllowed, UnsupportedParameter
 from opentoken.core.money import Cost
 from opentoken.core.result import ChatResult, StreamEvent, Usage, is_content
 from opentoken.limits.base import Admission, Limiter
-from opentoken.limits.estimate import dearest, max_output, prompt_token_estimate
+from opentoken.limits.estimate import BYTES_PER_TOKEN, dearest, max_output, prompt_token_estimate
 from opentoken.metering.recorder import CallMeter
 from opentoken.metering.writer import LedgerWriter
-from opentoken.providers.base import Provider
+from opentoken.providers.base import Embedder, Provider
 from opentoken.routing.calls import Calls, Prepared
 from opentoken.routing.chain import chain_models, prepare_chain
 from opentoken.routing.counting import Counted, count_prompt
+from opentoken.routing.embed import EmbedCalls
 from opentoken.routing.router import Attempt, Routed, Router
 from opentoken.routing.stream import LiveStream
 from opentoken.stores.base import ApiKey, ReplayStore
@@ -73,6 +75,13 @@ class Served:
 class Completed:
     served: Served
     result: ChatResult
+    cost: Cost
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    served: Served
+    result: EmbedResult
     cost: Cost
 
 
@@ -139,6 +148,7 @@ class Pipeline:
     media: MediaFetcher
     replay_ttl: int = 7 * 24 * 3600
     stream_stall_seconds: float = 30.0
+    embedders: Mapping[str, Embedder] = field(default_factory=dict)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False  # set on SIGTERM: a call cut off from now on was cut by the shutdown
 
@@ -167,6 +177,45 @@ class Pipeline:
             meter.abandon(result.usage, *self.cut())  # a no-op once finish() has queued the record
             raise
         return Completed(self._served(request, done, chain, meter), result, cost)
+
+    async def embed(self, key: ApiKey, request: EmbedRequest, call: Call) -> Embedded:
+        """Embeddings: the same key, limits, budget, routing, retries, ledger and cost as chat; one model (no
+        fallbacks: another model's vectors are not comparable), batched by the provider adapter."""
+        model = self.catalog.resolve(request.model)
+        if model.kind != "embedding":
+            raise InvalidRequest(
+                f"`{model.id}` is a {model.kind} model: embeddings need an embedding model.",
+                loc=("model",),
+                code="model_not_supported",
+            )
+        if not key.allows(model.id):
+            raise ModelNotAllowed(f"This API key may not use the model `{model.id}`.", loc=("model",))
+        embedder = self.embedders.get(model.provider)
+        if embedder is None:
+            raise UnsupportedParameter(f"The provider of `{model.id}` serves no embeddings.", loc=("model",))
+        admission = await self.limiter.admit(key, model, call.body_size // BYTES_PER_TOKEN + 1, 0)
+        try:
+            batches = embedder.embed_requests(request, model)
+        except BaseException:
+            await admission.release()
+            raise
+        meter = CallMeter(call.request_id, key, model, False, admission, self.ledger, background=self.background)
+        calls = EmbedCalls(self.client, embedder, request, batches, time.monotonic() + model.timeouts.total)
+        try:
+            routed = await self.router.route([model], calls, calls.deadline)
+        except GatewayError as e:
+            meter.attempts = e.attempts
+            await meter.finish(Usage(), status=e.status, error_code=e.code)
+            raise
+        except asyncio.CancelledError:
+            meter.abandon(Usage(), *self.cut())
+            raise
+        routed.lease.release()
+        meter.model, meter.attempts = routed.model, routed.attempts
+        meter.mark_first_token()
+        cost = await meter.finish(routed.value.usage)
+        served = Served(routed.model, routed.attempts, (), admission.headers, routed.deployment.simulated)
+        return Embedded(served, routed.value, cost)
 
     async def _prepare(
         self, key: ApiKey, request: ChatRequest, models: list[ModelInfo], admission: Admission

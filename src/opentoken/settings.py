@@ -13,11 +13,17 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.model import Timeouts
@@ -113,12 +119,31 @@ class Settings(BaseSettings):
     sandbox_control: bool = Field(
         False, description="the embedded sandbox's control surface (`/_sandbox/*`, fault markers); off by default"
     )
+    response_ttl_seconds: int = Field(
+        30 * 24 * 3600, gt=0, description="how long stored responses (Responses API, `store: true`) are kept"
+    )
+    seal_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="keys sealing reasoning state handed to clients (`encrypted_content`): base64 of 32 random "
+        "bytes each, comma-separated; the first seals, all open (rotation); unset: a key generated once and "
+        "kept in the database",
+    )
 
     @field_validator("redis_url", "admin_key", "catalog_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """A variable set to an empty string (as templates and compose files leave them) counts as unset."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("seal_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """``OPENTOKEN_SEAL_KEYS=k1,k2`` or a JSON list."""
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "opentoken" / "catalog" / "models.toml"
-MODELS = [entry["upstream_model"] for entry in tomllib.loads(CATALOG.read_text())["model"]]
+ENTRIES = tomllib.loads(CATALOG.read_text())["model"]
+MODELS = [entry["upstream_model"] for entry in ENTRIES]
+EMBEDDING = [e["upstream_model"] for e in ENTRIES if e.get("kind") == "embedding"]
 CLAUDE = [m for m in MODELS if m.startswith("claude-")]
-GEMINI = [m for m in MODELS if m.startswith("gemini-")]
+GEMINI = [m for m in MODELS if m.startswith("gemini-") and m not in EMBEDDING]
 HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
 
 
 def test_the_catalog_has_both_providers() -> None:
-    assert CLAUDE and GEMINI and len(CLAUDE) + len(GEMINI) == len(MODELS)
+    assert CLAUDE and GEMINI and EMBEDDING and len(CLAUDE) + len(GEMINI) + len(EMBEDDING) == len(MODELS)
 
 
 @pytest.mark.parametrize("model", CLAUDE)
@@ -38,7 +40,8 @@ async def test_gemini_models_answer_and_count(sbx, model) -> None:
     assert counted.status == 200 and counted.json()["totalTokens"] == reply.json()["usageMetadata"]["promptTokenCount"]
 
 
-async def test_the_embedding_model_embeds(sbx) -> None:
+@pytest.mark.parametrize("model", ["gemini-embedding-001", *EMBEDDING])
+async def test_the_embedding_model_embeds(sbx, model) -> None:
     body = {"content": {"parts": [{"text": "Hello"}]}}
-    reply = await sbx.post("/v1beta/models/gemini-embedding-001:embedContent", body, {"x-goog-api-key": "k"})
+    reply = await sbx.post(f"/v1beta/models/{model}:embedContent", body, {"x-goog-api-key": "k"})
     assert reply.status == 200 and len(reply.json()["embedding"]["values"]) == 3072

@@ -42,6 +42,8 @@ async def test_fresh_database_migrates_to_head_matching_metadata(sql_url: str) -
                 "replay_state",
                 "catalog_models",
                 "catalog_prices",
+                "stored_responses",
+                "gateway_secrets",
                 VERSION_TABLE,
             }
     finally:

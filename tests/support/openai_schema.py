@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,6 +16,7 @@ import jsonschema
 from support.fixtures import OPENAI
 
 SPEC = OPENAI / "chat-completions.openapi.json"
+RESPONSES_SPEC = OPENAI / "responses-embeddings.openapi.json"
 
 
 def _denull(node: Any) -> Any:
@@ -29,20 +31,20 @@ def _denull(node: Any) -> Any:
 
 
 @functools.cache
-def _components() -> dict[str, Any]:
-    doc = json.loads(SPEC.read_text())
+def _components(spec: str = str(SPEC)) -> dict[str, Any]:
+    doc = json.loads(Path(spec).read_text())
     return _denull(doc["components"])
 
 
 @functools.cache
-def validator(component: str) -> jsonschema.Draft202012Validator:
-    schema = {"$ref": f"#/components/schemas/{component}", "components": _components()}
+def validator(component: str, spec: str = str(SPEC)) -> jsonschema.Draft202012Validator:
+    schema = {"$ref": f"#/components/schemas/{component}", "components": _components(spec)}
     return jsonschema.Draft202012Validator(schema)
 
 
-def validate(component: str, instance: Any) -> None:
-    """Raise jsonschema.ValidationError when ``instance`` is not a valid ``component``."""
-    errors = sorted(validator(component).iter_errors(instance), key=lambda e: list(e.path))
+def validate(component: str, instance: Any, spec: str = str(SPEC)) -> None:
+    """Raise AssertionError when ``instance`` is not a valid ``component`` of ``spec``."""
+    errors = sorted(validator(component, spec).iter_errors(instance), key=lambda e: list(e.path))
     if errors:
         raise AssertionError(f"not a valid {component}: {errors[0].message} at {list(errors[0].path)}\n{instance}")
 
@@ -77,6 +79,10 @@ def validate_exchange(path: str, status: int, content_type: str, body: bytes) ->
             return checked
         validate("CreateChatCompletionResponse", json.loads(body))
         return 1
+    if "/v1/responses" in path or path.endswith("/v1/embeddings"):
+        from support.responses_schema import validate_responses_exchange
+
+        return validate_responses_exchange(path, content_type, body)
     if path.endswith("/v1/models"):
         validate("ListModelsResponse", json.loads(body))
         return 1

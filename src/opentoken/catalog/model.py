@@ -9,6 +9,7 @@ from typing import Literal
 from opentoken.core.money import Prices
 
 ReasoningStyle = Literal["none", "budget", "level", "adaptive"]
+ModelKind = Literal["chat", "embedding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Capabilities:
     audio: bool = False
     penalties: bool = False  # presence/frequency penalty accepted upstream
     logprobs: bool = False
+    web_search: bool = False  # the provider's built-in web search (``ChatRequest.web_search``) works here
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +86,5 @@ class ModelInfo:
     aliases: tuple[str, ...] = ()  # other ids that resolve to this entry (provider-native names, operator maps)
     enabled: bool = True  # a disabled model answers model_not_found
     lifecycle: Lifecycle = Lifecycle()
+    kind: ModelKind = "chat"  # chat (chat, Responses and Messages APIs) or embedding (the embeddings API)
+    embedding_dimensions: int = 0  # an embedding model's full vector size

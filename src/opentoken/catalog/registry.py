@@ -18,7 +18,7 @@ from typing import Any
 from opentoken.catalog.compose import BaseCatalog, CatalogError, Source, compose
 from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.lookup import Catalog
-from opentoken.catalog.model import Capabilities, Lifecycle, ModelInfo, ReasoningSpec, Timeouts
+from opentoken.catalog.model import Capabilities, Lifecycle, ModelInfo, ModelKind, ReasoningSpec, Timeouts
 from opentoken.core.money import Prices
 from opentoken.stores.catalog import CatalogData
 
@@ -69,6 +69,13 @@ def _reasoning(raw: Any, defaults: Mapping[str, Any], where: str) -> ReasoningSp
     )
 
 
+def _kind(value: Any, where: str) -> ModelKind:
+    if value not in ("chat", "embedding"):
+        raise CatalogError(f"{where}.kind: {value!r} is not chat or embedding")
+    kind: ModelKind = value
+    return kind
+
+
 def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeouts = DEFAULT_TIMEOUTS) -> ModelInfo:
     mid = raw.get("id")
     if not isinstance(mid, str) or mid.count("/") < 1:
@@ -101,6 +108,8 @@ def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeou
             description=str(raw.get("description", "")),
             aliases=tuple(str(a) for a in raw.get("aliases", ())),
             enabled=bool(raw.get("enabled", True)),
+            kind=_kind(raw.get("kind", "chat"), mid),
+            embedding_dimensions=int(raw.get("embedding_dimensions", 0)),
             lifecycle=Lifecycle(
                 released=_day(raw.get("released"), f"{mid}.released"),
                 deprecated=_day(raw.get("deprecated"), f"{mid}.deprecated"),

@@ -117,6 +117,20 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSearch:
+    """The provider's own web search, run server-side by the provider during the reply (a "server tool").
+
+    Each provider adapter maps it to its built-in search where the catalog says the model has one
+    (``Capabilities.web_search``) and otherwise drops it and reports ``web_search`` as adjusted: clients such
+    as Codex offer it on every request, so it is never a reason to refuse one. ``max_uses`` bounds the
+    searches of one reply where the provider can; ``allowed_domains`` restricts them.
+    """
+
+    max_uses: int | None = None
+    allowed_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NativeRequest:
     """The client's request in a provider wire API, for providers that speak it (see the module docstring).
 
@@ -153,5 +167,7 @@ class ChatRequest:
     reasoning_effort: ReasoningEffort | None = None
     reasoning_budget: int | None = None  # thinking tokens the client allows (wins over the effort's budget)
     user: str | None = None  # an end-user id the client passes on (providers' abuse monitoring)
+    web_search: WebSearch | None = None  # offer the provider's built-in web search (see ``WebSearch``)
+    prompt_cache_key: str | None = None  # a stable prefix key: adapters with explicit caching mark breakpoints
     fallback_models: tuple[str, ...] = ()  # per-request fallbacks, tried in order after ``model``
     native: NativeRequest | None = None  # the request as sent, for a provider that speaks the client's API

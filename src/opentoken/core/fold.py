@@ -19,6 +19,8 @@ from opentoken.core.result import (
     LogprobsDelta,
     NativeFrame,
     ReplayUpdate,
+    ServerToolCallBlock,
+    ServerToolResultBlock,
     Stop,
     StreamEvent,
     StreamStart,
@@ -48,6 +50,10 @@ class _BlockAcc:
                 return ThinkingBlock(text, redacted=self.redacted)
             case "tool_call":
                 return ToolCallBlock(id=self.id, name=self.name, arguments=text if text.strip() else "{}")
+            case "server_tool":
+                return ServerToolCallBlock(id=self.id, name=self.name, arguments=text if text.strip() else "{}")
+            case "server_tool_result":
+                return ServerToolResultBlock(call_id=self.id, name=self.name, content=text or "[]")
             case _:
                 assert_never(self.kind)
 

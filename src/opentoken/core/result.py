@@ -94,8 +94,29 @@ class ToolCallBlock:
     arguments: str  # JSON text of an object ("{}" when the tool takes none)
 
 
-Block = TextBlock | ThinkingBlock | ToolCallBlock
-BlockKind = Literal["text", "thinking", "tool_call"]
+@dataclass(frozen=True, slots=True)
+class ServerToolCallBlock:
+    """A tool the provider ran itself during the reply (``name``: ``web_search``), with its JSON ``arguments``
+    (``{"query": ...}``). Informational for the client: nothing to execute, nothing to send back."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerToolResultBlock:
+    """What a server tool found: ``content`` is JSON text of a list of ``{"url", "title"}`` sources (web
+    search), in the provider's order; ``call_id`` names the ``ServerToolCallBlock`` it answers."""
+
+    call_id: str
+    name: str
+    content: str
+
+
+Block = TextBlock | ThinkingBlock | ToolCallBlock | ServerToolCallBlock | ServerToolResultBlock
+# server_tool / server_tool_result stream like a tool call: BlockStart (id, name), BlockDelta (JSON text), BlockStop
+BlockKind = Literal["text", "thinking", "tool_call", "server_tool", "server_tool_result"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,16 +98,18 @@ class IngressEndpoint(Generic[P]):
         """Serve ``body`` for ``key`` (already authenticated: the console's playground holds its key record)."""
         codec, parsed = self.codec, None
         try:
-            parsed = codec.parse(body, headers or {})
-            call = Call(request_id, len(body), codec.name, codec.ignored(parsed))
+            parsed = await self.prepare(key, codec.parse(body, headers or {}))
+            call = Call(request_id, len(body) + self.context_bytes(parsed), codec.name, codec.ignored(parsed))
             outcome = await self.pipeline.execute(key, codec.request(parsed), call)
+            if isinstance(outcome, Completed):
+                reply = await self.render(parsed, outcome, request_id)
         except GatewayError as e:
             if e.status >= 500:
                 log.warning("request %s failed: %r", request_id, e)
             await send_rendered(send, codec.error(e, parsed, request_id))
             return
         if isinstance(outcome, Completed):
-            await send_rendered(send, codec.render(parsed, outcome, request_id))
+            await send_rendered(send, reply)
             return
         try:
             sse_headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
@@ -116,6 +118,20 @@ class IngressEndpoint(Generic[P]):
             await send_stream(frames, sse_headers, receive, send, outcome.deadline, stall)
         finally:
             await outcome.aclose()
+
+    # ---- hooks for ingresses that keep state between calls (``http.responses``); plain codecs need none ----
+
+    async def prepare(self, key: ApiKey, parsed: P) -> P:
+        """Complete a parsed request with what needs the caller or I/O (a stored conversation)."""
+        return parsed
+
+    def context_bytes(self, parsed: P) -> int:
+        """Bytes of prompt the request brings in besides its body (a stored conversation), for admission."""
+        return 0
+
+    async def render(self, parsed: P, done: Completed, request_id: str) -> Rendered:
+        """The reply to a completed call (an ingress that stores replies does it here, before it is sent)."""
+        return self.codec.render(parsed, done, request_id)
 
 
 async def send_rendered(send: Send, reply: Rendered) -> None:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, NativeRequest
+from opentoken.core.embed import EmbedRequest
 from opentoken.core.errors import GatewayError
 from opentoken.core.result import ChatResult, StreamEvent
 
@@ -127,3 +128,31 @@ def upstream_request(provider: Provider, request: ChatRequest, model: ModelInfo)
     if request.native is not None and speaks_native(provider, request):
         return provider.build_native(request.native, request.stream, model)
     return provider.build_request(request, model)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedBatch:
+    """One upstream embedding request and how many of the inputs (the next ones, in order) it carries."""
+
+    request: UpstreamRequest
+    count: int
+
+
+class Embedder(Protocol):
+    """A provider's embedding models (optional: registered in ``providers.registry.embedders``). Pure."""
+
+    name: str  # the provider's name, as in ``Provider.name``
+
+    def embed_requests(self, request: EmbedRequest, model: ModelInfo) -> list[EmbedBatch]:
+        """The upstream requests for every input, in order, each within the provider's per-request limit."""
+        ...
+
+    def parse_embeddings(self, body: bytes, expected: int) -> list[tuple[float, ...]]:
+        """The unit vectors of one reply (``expected`` of them, in request order)."""
+        ...
+
+    def count_request(self, request: EmbedRequest, model: ModelInfo) -> UpstreamRequest:
+        """The provider's token-counting call for the inputs (embedding replies carry no usage)."""
+        ...
+
+    def parse_count(self, body: bytes) -> int: ...

@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 
 def chain_models(request: ChatRequest, key: ApiKey, catalog: Catalog) -> list[ModelInfo]:
     primary = catalog.resolve(request.model)
+    if primary.kind != "chat":
+        raise InvalidRequest(
+            f"`{primary.id}` is an {primary.kind} model: it answers POST /v1/embeddings, not chat requests.",
+            loc=("model",),
+            code="model_not_supported",
+        )
     if not key.allows(primary.id):
         raise ModelNotAllowed(f"This API key may not use the model `{primary.id}`.", loc=("model",))
     chain = [primary]
@@ -38,7 +44,9 @@ def chain_models(request: ChatRequest, key: ApiKey, catalog: Catalog) -> list[Mo
     else:
         for model_id in primary.fallbacks:
             found = catalog.get(model_id)
-            if found is None:
+            if found is not None and found.kind != primary.kind:
+                log.warning("catalog fallback %s of %s is not a %s model", model_id, primary.id, primary.kind)
+            elif found is None:
                 log.warning("catalog fallback %s of %s is not in the catalog", model_id, primary.id)
             elif key.allows(found.id):
                 chain.append(found)

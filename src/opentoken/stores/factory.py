@@ -15,14 +15,17 @@ from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.catalog import MemoryCatalogStore
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
 from opentoken.stores.memory.counters import MemoryCounters
+from opentoken.stores.memory.responses import MemoryResponseStore, MemorySecretStore
 from opentoken.stores.redis.bus import RedisBus
 from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.cooldowns import RedisCooldowns
 from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
+from opentoken.stores.responses import ResponseStore, SecretStore
 from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore
 from opentoken.stores.sql.catalog import SqlCatalogStore
 from opentoken.stores.sql.engine import create_engine, parse_database_url
 from opentoken.stores.sql.migrate import check_current, upgrade
+from opentoken.stores.sql.responses import SqlResponseStore, SqlSecretStore
 
 Backend = Literal["memory", "sqlite", "postgresql"]
 MEMORY_URL = "memory://"
@@ -38,6 +41,8 @@ class Stores:
     ledger: Ledger
     replay: ReplayStore
     catalog: CatalogStore
+    responses: ResponseStore = field(default_factory=MemoryResponseStore)
+    secrets: SecretStore = field(default_factory=MemorySecretStore)
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
 
@@ -76,7 +81,14 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         await engine.dispose()
 
     return Stores(
-        SqlKeyStore(engine), ledger, SqlReplayStore(engine), SqlCatalogStore(engine), backend=backend, _close=close
+        SqlKeyStore(engine),
+        ledger,
+        SqlReplayStore(engine),
+        SqlCatalogStore(engine),
+        responses=SqlResponseStore(engine),
+        secrets=SqlSecretStore(engine),
+        backend=backend,
+        _close=close,
     )
 
 

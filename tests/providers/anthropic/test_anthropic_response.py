@@ -339,8 +339,8 @@ def test_unreadable_body_is_a_protocol_error(model: ModelInfo) -> None:
 
 
 def test_unknown_block_type_is_named(model: ModelInfo) -> None:
-    body = _message([{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}])
-    with pytest.raises(UpstreamProtocolError, match="server_tool_use"):
+    body = _message([{"type": "mcp_tool_use", "id": "mcptoolu_1", "name": "fetch", "input": {}}])
+    with pytest.raises(UpstreamProtocolError, match="mcp_tool_use"):
         parse_response(body, model)
 
 

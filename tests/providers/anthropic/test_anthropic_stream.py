@@ -418,8 +418,8 @@ def test_malformed_data_is_a_protocol_error(model: ModelInfo) -> None:
         decoder.feed(SSEEvent(data='{"type": "content_block_delta", "index": 0', event="content_block_delta"))
     with pytest.raises(UpstreamProtocolError, match="unknown content block"):
         decoder.feed(_delta(3, {"type": "text_delta", "text": "x"}))
-    with pytest.raises(UpstreamProtocolError, match="server_tool_use"):
-        decoder.feed(_start(0, {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}))
+    with pytest.raises(UpstreamProtocolError, match="mcp_tool_use"):
+        decoder.feed(_start(0, {"type": "mcp_tool_use", "id": "mcptoolu_1", "name": "fetch", "input": {}}))
 
 
 def test_content_before_message_start_is_a_protocol_error(model: ModelInfo) -> None:

@@ -99,6 +99,7 @@ class ChunkWriter:
         self._calls: dict[tuple[int, int], _OpenCall] = {}  # tool-call blocks not yet stopped
         self._thinking: dict[tuple[int, int], bool] = {}  # thinking blocks -> whether a separator is due
         self._thought: set[int] = set()  # candidates that streamed some reasoning text
+        self._server: set[tuple[int, int]] = set()  # server-tool blocks: the provider ran them, nothing to show
 
     def _frame(self, choice: ChunkChoiceOut) -> bytes:
         return self._prefix + ENCODER.encode(choice) + self._suffix
@@ -137,6 +138,9 @@ class ChunkWriter:
 
     def _block_start(self, ev: BlockStart) -> list[bytes]:
         key = (ev.candidate, ev.index)
+        if ev.kind in ("server_tool", "server_tool_result"):
+            self._server.add(key)
+            return []
         if ev.kind == "tool_call":
             tool = self._tools[ev.candidate] = self._tools.get(ev.candidate, -1) + 1
             self._calls[key] = _OpenCall(tool)
@@ -148,7 +152,7 @@ class ChunkWriter:
 
     def _block_delta(self, ev: BlockDelta) -> list[bytes]:
         key = (ev.candidate, ev.index)
-        if not ev.text:
+        if not ev.text or key in self._server:
             return []
         call = self._calls.get(key)
         if call is not None:

@@ -36,6 +36,7 @@ from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, Tool
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
 from opentoken.providers.anthropic import wire
+from opentoken.providers.anthropic.extras import web_search_tools, with_cache_breakpoints
 from opentoken.providers.anthropic.messages import Conversation, map_conversation
 from opentoken.providers.base import UpstreamRequest
 from opentoken.providers.nesting import check_nesting
@@ -68,7 +69,11 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
     if isinstance(reasoning.thinking, wire.ThinkingEnabled):
         max_tokens, reasoning = _fit_budget(reasoning.thinking.budget_tokens, max_tokens, request, model, adjusted)
     temperature, top_p = _sampling(request, reasoning.on, adjusted)
-    tools, tool_choice = _tools(request, conversation, model, reasoning.on, adjusted)
+    functions, tool_choice = _tools(request, conversation, model, reasoning.on, adjusted)
+    tools: list[wire.ToolParam | wire.WebSearchToolParam] = [
+        *(functions or []),
+        *web_search_tools(request, model, adjusted),
+    ]
     system, output_format = _response_format(request, model, conversation.system, adjusted)
     output_config = None
     if reasoning.effort is not None or output_format is not None:
@@ -83,12 +88,13 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
         temperature=temperature,
         top_p=top_p,
         top_k=request.top_k,
-        tools=tools,
+        tools=tools or None,
         tool_choice=tool_choice,
         thinking=reasoning.thinking,
         output_config=output_config,
         metadata=wire.Metadata(user_id=request.user) if request.user else None,
     )
+    body = with_cache_breakpoints(request, body)
     return UpstreamRequest(
         path=MESSAGES_PATH,
         body=wire.encoder.encode(body),

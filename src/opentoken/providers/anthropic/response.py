@@ -22,6 +22,8 @@ from opentoken.core.result import (
     Block,
     Candidate,
     ChatResult,
+    ServerToolCallBlock,
+    ServerToolResultBlock,
     Stop,
     StopReason,
     TextBlock,
@@ -81,6 +83,16 @@ def _pick(new: _T | None, old: _T | None) -> _T | None:
     return new if new is not None else old
 
 
+def search_sources(content: msgspec.Raw | bytes) -> str:
+    """A ``web_search_tool_result``'s content as the canonical sources list (``[]`` for an error object)."""
+    try:
+        results = msgspec.json.decode(bytes(content), type=list[wire.WebSearchResult])
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        results = []
+    sources = [{"url": r.url, "title": r.title} for r in results if r.type == "web_search_result"]
+    return wire.encoder.encode(sources).decode()
+
+
 def replay_state(blocks: list[wire.ReplayBlock]) -> ReplayState | None:
     if not blocks:
         return None
@@ -105,6 +117,11 @@ def _candidate(message: wire.Message) -> Candidate:
                 blocks.append(ThinkingBlock("", redacted=True))
             case wire.ToolUseBlock():
                 blocks.append(ToolCallBlock(id=block.id, name=block.name, arguments=wire.format_input(block.input)))
+            case wire.ServerToolUseBlock():
+                args = wire.format_input(block.input)
+                blocks.append(ServerToolCallBlock(id=block.id, name=block.name, arguments=args))
+            case wire.WebSearchToolResultBlock():
+                blocks.append(ServerToolResultBlock(block.tool_use_id, "web_search", search_sources(block.content)))
     return Candidate(
         index=0,
         blocks=tuple(blocks),

@@ -43,15 +43,17 @@ from opentoken.core.result import (
 from opentoken.core.result import BlockKind as CanonicalKind
 from opentoken.providers.anthropic import wire
 from opentoken.providers.anthropic.errors import protocol_error, stream_error
-from opentoken.providers.anthropic.response import map_usage, merge_usage, replay_state, stop_of
+from opentoken.providers.anthropic.response import map_usage, merge_usage, replay_state, search_sources, stop_of
 from opentoken.providers.base import SSEEvent
 
-BlockKind = Literal["text", "thinking", "redacted_thinking", "tool_use"]
+BlockKind = Literal["text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "web_search_tool_result"]
 _KINDS: dict[BlockKind, CanonicalKind] = {
     "text": "text",
     "thinking": "thinking",
     "redacted_thinking": "thinking",
     "tool_use": "tool_call",
+    "server_tool_use": "server_tool",
+    "web_search_tool_result": "server_tool_result",
 }
 
 
@@ -179,10 +181,15 @@ class AnthropicStreamDecoder:
             case wire.RedactedThinkingBlock():
                 block = self._blocks[event.index] = _Block("redacted_thinking", data=start.data)
                 return self._open(block)
-            case wire.ToolUseBlock():
+            case wire.ToolUseBlock() | wire.ServerToolUseBlock():
                 initial = wire.format_input(start.input)
-                block = self._blocks[event.index] = _Block("tool_use", start_input="" if initial == "{}" else initial)
+                kind: BlockKind = "tool_use" if isinstance(start, wire.ToolUseBlock) else "server_tool_use"
+                block = self._blocks[event.index] = _Block(kind, start_input="" if initial == "{}" else initial)
                 return self._open(block, id=start.id, name=start.name)
+            case wire.WebSearchToolResultBlock():
+                block = self._blocks[event.index] = _Block("web_search_tool_result")
+                opened = self._open(block, id=start.tool_use_id, name="web_search")
+                return [*opened, BlockDelta(block.index, search_sources(start.content))]
         assert_never(start)
 
     def _on_block_delta(self, event: wire.ContentBlockDelta) -> list[StreamEvent]:
@@ -196,7 +203,7 @@ class AnthropicStreamDecoder:
             case wire.SignatureDelta() if block.kind == "thinking":
                 block.signature.append(delta.signature)
                 return []
-            case wire.InputJSONDelta() if block.kind == "tool_use":
+            case wire.InputJSONDelta() if block.kind in ("tool_use", "server_tool_use"):
                 block.arguments.append(delta.partial_json)
                 if not delta.partial_json:
                     return []
@@ -210,7 +217,7 @@ class AnthropicStreamDecoder:
         if block.index < 0:
             return []  # a whitespace-only text block before any real text: dropped
         out: list[StreamEvent] = []
-        if block.kind == "tool_use":
+        if block.kind in ("tool_use", "server_tool_use"):
             joined = "".join(block.arguments)
             if not joined.strip():
                 if block.start_input:

@@ -15,6 +15,10 @@ import msgspec
 # ---- content blocks (shared by requests, replies and stream starts) ----
 
 
+class CacheControl(msgspec.Struct, tag="ephemeral", tag_field="type"):
+    pass
+
+
 class Base64Source(msgspec.Struct, tag="base64", tag_field="type"):
     media_type: str
     data: str
@@ -29,8 +33,10 @@ class PlainTextSource(msgspec.Struct, tag="text", tag_field="type"):
     media_type: str = "text/plain"
 
 
-class TextBlock(msgspec.Struct, tag="text", tag_field="type"):
+class TextBlock(msgspec.Struct, tag="text", tag_field="type", omit_defaults=True):
     text: str
+    citations: list[msgspec.Raw] | None = None  # in replies: where a web search result backs the text
+    cache_control: CacheControl | None = None  # in requests: a prompt-cache breakpoint after this block
 
 
 class ImageBlock(msgspec.Struct, tag="image", tag_field="type"):
@@ -54,6 +60,27 @@ class ToolResultBlock(msgspec.Struct, tag="tool_result", tag_field="type", omit_
     is_error: bool | None = None
 
 
+class ServerToolUseBlock(msgspec.Struct, tag="server_tool_use", tag_field="type"):
+    """A tool Anthropic ran itself (``web_search``); its input is kept raw, like a tool_use block's."""
+
+    id: str
+    name: str
+    input: msgspec.Raw
+
+
+class WebSearchToolResultBlock(msgspec.Struct, tag="web_search_tool_result", tag_field="type"):
+    """The results of a ``server_tool_use`` web search: a list of results, or an error object."""
+
+    tool_use_id: str
+    content: msgspec.Raw
+
+
+class WebSearchResult(msgspec.Struct):
+    url: str
+    title: str | None = None
+    type: str = "web_search_result"
+
+
 class ThinkingBlock(msgspec.Struct, tag="thinking", tag_field="type"):
     thinking: str
     signature: str
@@ -66,7 +93,9 @@ class RedactedThinkingBlock(msgspec.Struct, tag="redacted_thinking", tag_field="
 InputBlock = (
     TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock
 )
-OutputBlock = TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock
+OutputBlock = (
+    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | ServerToolUseBlock | WebSearchToolResultBlock
+)
 ReplayBlock = ThinkingBlock | RedactedThinkingBlock
 
 # ---- request ----
@@ -81,6 +110,16 @@ class ToolParam(msgspec.Struct, omit_defaults=True):
     name: str
     input_schema: dict[str, Any]
     description: str | None = None
+    cache_control: CacheControl | None = None
+
+
+class WebSearchToolParam(msgspec.Struct):
+    """Anthropic's web search server tool."""
+
+    type: str = "web_search_20250305"
+    name: str = "web_search"
+    max_uses: int | msgspec.UnsetType = msgspec.UNSET
+    allowed_domains: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ToolChoiceAuto(msgspec.Struct, tag="auto", tag_field="type", omit_defaults=True):
@@ -136,12 +175,12 @@ class MessagesRequest(msgspec.Struct, omit_defaults=True):
     max_tokens: int
     messages: list[MessageParam]
     stream: bool
-    system: str | None = None
+    system: str | list[TextBlock] | None = None
     stop_sequences: list[str] | None = None
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
-    tools: list[ToolParam] | None = None
+    tools: list[ToolParam | WebSearchToolParam] | None = None
     tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None
     output_config: OutputConfig | None = None

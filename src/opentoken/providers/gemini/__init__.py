@@ -11,10 +11,11 @@ from collections.abc import Mapping
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, NativeRequest
+from opentoken.core.embed import EmbedRequest
 from opentoken.core.errors import GatewayError, UnsupportedParameter
 from opentoken.core.result import ChatResult
-from opentoken.providers.base import ModelPage, Provider, UpstreamRequest
-from opentoken.providers.gemini import count, models
+from opentoken.providers.base import EmbedBatch, Embedder, ModelPage, Provider, UpstreamRequest
+from opentoken.providers.gemini import count, embed, models
 from opentoken.providers.gemini.errors import parse_error
 from opentoken.providers.gemini.request import build_request
 from opentoken.providers.gemini.response import parse_response
@@ -62,6 +63,25 @@ class GeminiProvider:
         return models.parse_model_list(body)
 
 
-PROVIDER: Provider = GeminiProvider()
+class GeminiEmbedder:
+    """The ``opentoken.providers.base.Embedder`` for Gemini embedding models (``batchEmbedContents``)."""
 
-__all__ = ["PROVIDER", "GeminiProvider", "GeminiStreamDecoder"]
+    name = "google"
+
+    def embed_requests(self, request: EmbedRequest, model: ModelInfo) -> list[EmbedBatch]:
+        return embed.embed_requests(request, model)
+
+    def parse_embeddings(self, body: bytes, expected: int) -> list[tuple[float, ...]]:
+        return embed.parse_embeddings(body, expected)
+
+    def count_request(self, request: EmbedRequest, model: ModelInfo) -> UpstreamRequest:
+        return embed.count_request(request, model)
+
+    def parse_count(self, body: bytes) -> int:
+        return embed.parse_count(body)
+
+
+PROVIDER: Provider = GeminiProvider()
+EMBEDDER: Embedder = GeminiEmbedder()
+
+__all__ = ["EMBEDDER", "PROVIDER", "GeminiEmbedder", "GeminiProvider", "GeminiStreamDecoder"]

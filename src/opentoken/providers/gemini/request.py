@@ -34,6 +34,7 @@ from opentoken.core.errors import InvalidRequest, Loc, UnsupportedParameter
 from opentoken.providers.base import UpstreamRequest
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.contents import build_contents
+from opentoken.providers.gemini.grounding import with_search
 from opentoken.providers.gemini.schema import SchemaBudget, compile_schema
 
 MAX_STOP_SEQUENCES = 5
@@ -53,6 +54,9 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
     system, contents = build_contents(request.messages, signature_fallback=model.upstream_model.startswith("gemini-3"))
     budget = SchemaBudget.for_schemas(_schemas(request))  # one bound on the schema work of the whole request
     tools, tool_config = _tools(request, adjusted, budget)
+    tools = with_search(tools, request, model, adjusted)
+    if request.prompt_cache_key:
+        adjusted.append("prompt_cache_key")  # Gemini caches implicitly (by prefix); it takes no key
     body = wire.GenerateContentRequest(
         contents=contents,
         system_instruction=system,

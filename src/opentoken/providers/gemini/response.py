@@ -37,6 +37,7 @@ from opentoken.core.result import (
 )
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.errors import error_from_status
+from opentoken.providers.gemini.grounding import grounded, search_blocks
 from opentoken.providers.gemini.replay import ReplayBuilder
 
 IdFactory = Callable[[], str]
@@ -155,6 +156,9 @@ def _candidate(index: int, candidate: wire.Candidate, new_id: IdFactory) -> Cand
         elif part.text:
             _add_text(blocks, part.text, bool(part.thought))
         replay.add_part(part, call_id)
+    if grounded(candidate.grounding_metadata):
+        assert candidate.grounding_metadata is not None
+        blocks.extend(search_blocks(candidate.grounding_metadata, new_id()))
     return Candidate(
         index=index,
         blocks=tuple(blocks),

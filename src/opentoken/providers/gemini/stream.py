@@ -33,6 +33,8 @@ from opentoken.core.result import (
     Finish,
     LogprobsDelta,
     ReplayUpdate,
+    ServerToolCallBlock,
+    ServerToolResultBlock,
     Stop,
     StreamEvent,
     StreamStart,
@@ -40,6 +42,7 @@ from opentoken.core.result import (
 )
 from opentoken.providers.base import SSEEvent
 from opentoken.providers.gemini import wire
+from opentoken.providers.gemini.grounding import grounded, search_blocks
 from opentoken.providers.gemini.replay import ReplayBuilder
 from opentoken.providers.gemini.response import (
     IdFactory,
@@ -60,6 +63,7 @@ class _CandidateState:
     calls: int = 0
     finished: bool = False
     replay: ReplayBuilder = field(default_factory=ReplayBuilder)
+    grounding: wire.GroundingMetadata | None = None  # the latest Google Search metadata (sent with the end)
 
     def close_open(self, candidate: int) -> list[StreamEvent]:
         if self.open is None:
@@ -129,7 +133,14 @@ class GeminiStreamDecoder:
         if state.finished:
             return []
         state.finished = True
-        return [*state.close_open(index), Finish(stop, candidate=index)]
+        out = state.close_open(index)
+        if state.grounding is not None:
+            for block in search_blocks(state.grounding, self._new_id()):
+                kind: BlockKind = "server_tool" if isinstance(block, ServerToolCallBlock) else "server_tool_result"
+                i, started = state.start(kind, index, id=state_id(block), name=block.name)
+                text = block.arguments if isinstance(block, ServerToolCallBlock) else block.content
+                out += [*started, BlockDelta(i, text, index), BlockStop(i, index)]
+        return [*out, Finish(stop, candidate=index)]
 
     def _candidate(self, index: int, candidate: wire.Candidate) -> list[StreamEvent]:
         state = self._state(index)
@@ -146,6 +157,8 @@ class GeminiStreamDecoder:
             elif part.text:
                 out.extend(state.text(part.text, "thinking" if part.thought else "text", index))
             replay_changed = state.replay.add_part(part, call_id) or replay_changed
+        if grounded(candidate.grounding_metadata):
+            state.grounding = candidate.grounding_metadata
         replay = state.replay.state() if replay_changed else None
         if replay is not None:
             out.append(ReplayUpdate(replay, candidate=index))
@@ -154,3 +167,7 @@ class GeminiStreamDecoder:
         if candidate.finish_reason is not None:
             out.extend(self._finish(index, stop_of(candidate.finish_reason, state.calls > 0)))
         return out
+
+
+def state_id(block: ServerToolCallBlock | ServerToolResultBlock) -> str:
+    return block.id if isinstance(block, ServerToolCallBlock) else block.call_id

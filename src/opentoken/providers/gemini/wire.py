@@ -63,8 +63,15 @@ class FunctionDeclaration(_Wire):
     parameters_json_schema: JSONObject | None = None
 
 
+class GoogleSearch(_Wire):
+    """Grounding with Google Search (no options)."""
+
+
 class Tool(_Wire):
-    function_declarations: list[FunctionDeclaration]
+    """One of: function declarations, or a built-in tool (Google Search)."""
+
+    function_declarations: list[FunctionDeclaration] | None = None
+    google_search: GoogleSearch | None = None
 
 
 class FunctionCallingConfig(_Wire):
@@ -125,8 +132,25 @@ class LogprobsResult(_Wire):
     top_candidates: list[TopCandidates] = msgspec.field(default_factory=list)
 
 
+class WebSource(_Wire):
+    uri: str = ""
+    title: str | None = None
+
+
+class GroundingChunk(_Wire):
+    web: WebSource | None = None
+
+
+class GroundingMetadata(_Wire):
+    """What Google Search grounding found (the rendered search entry point and supports are not kept)."""
+
+    web_search_queries: list[str] = msgspec.field(default_factory=list)
+    grounding_chunks: list[GroundingChunk] = msgspec.field(default_factory=list)
+
+
 class Candidate(_Wire):
     content: Content | None = None
+    grounding_metadata: GroundingMetadata | None = None
     finish_reason: str | None = None
     index: int | None = None
     logprobs_result: LogprobsResult | None = None

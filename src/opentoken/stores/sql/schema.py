@@ -205,3 +205,27 @@ catalog_prices = Table(
     Column("cache_write", Money(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# Responses kept for ``previous_response_id`` and ``GET /v1/responses/{id}`` (``store: true``), per API key.
+stored_responses = Table(
+    "stored_responses",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("response", Text(), nullable=False),
+    Column("input_items", Text(), nullable=False),
+    Column("history", Text(), nullable=False),
+    Index("ix_stored_responses_expires", "expires_at"),
+)
+
+# Secrets the gateway generated for itself (the default sealing key), shared by every replica.
+gateway_secrets = Table(
+    "gateway_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

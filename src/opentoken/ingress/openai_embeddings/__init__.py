@@ -1,0 +1,1 @@
+"""The OpenAI embeddings API (``POST /v1/embeddings``): request parsing and the reply, over ``Pipeline.embed``."""
