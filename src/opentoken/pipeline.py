@@ -77,6 +77,7 @@ class Pipeline:
         budget_model = dearest(request, [p.model for p in chain], prompt_tokens)
         admission = await self.limiter.admit(key, budget_model, prompt_tokens, max_output(request, budget_model))
         meter = CallMeter(request_id, key, model, request.stream, admission, self.ledger, background=self.background)
+        meter.ignored = tuple(request.ignored)
         calls = Calls(self.client, chain, deadline=time.monotonic() + model.timeouts.total)
         completion_id = "chatcmpl-" + request_id.removeprefix("req_")
         if request.stream:
@@ -102,7 +103,7 @@ class Pipeline:
 
     async def _route(self, calls: Calls, meter: CallMeter, attempt: Attempt[T]) -> Routed[T]:
         try:
-            routed = await self.router.route(calls.models, attempt, calls.deadline)
+            routed = await self.router.route(calls.models, attempt, calls.deadline, meter.tried)
         except GatewayError as e:
             meter.attempts = e.attempts
             await meter.finish(Usage(), status=e.status, error_code=e.code)
@@ -110,7 +111,7 @@ class Pipeline:
         except asyncio.CancelledError:
             meter.abandon(calls.usage_so_far, *self._cut())
             raise
-        meter.model, meter.attempts = routed.model, routed.attempts
+        meter.model, meter.attempts, meter.deployment = routed.model, routed.attempts, routed.deployment.name
         return routed
 
     def _headers(
@@ -126,6 +127,7 @@ class Pipeline:
         adjusted = next(p.request.adjusted for p in chain if p.model.id == routed.model.id)
         if adjusted:
             headers["x-opentoken-adjusted-params"] = ",".join(adjusted)
+            meter.adjusted = tuple(adjusted)
         return headers
 
     async def _stream(

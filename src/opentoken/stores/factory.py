@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore
+from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore, SessionStore
 from opentoken.stores.counters import Cooldowns, CounterStore
-from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore
+from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore, MemorySessionStore
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
 from opentoken.stores.memory.counters import MemoryCounters
@@ -17,7 +17,7 @@ from opentoken.stores.redis.bus import RedisBus
 from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.cooldowns import RedisCooldowns
 from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
-from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore
+from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore, SqlSessionStore
 from opentoken.stores.sql.engine import create_engine, parse_database_url
 from opentoken.stores.sql.migrate import check_current, upgrade
 
@@ -34,6 +34,7 @@ class Stores:
     keys: KeyStore
     ledger: Ledger
     replay: ReplayStore
+    sessions: SessionStore = field(default_factory=MemorySessionStore)
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
 
@@ -71,7 +72,14 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         await ledger.close()
         await engine.dispose()
 
-    return Stores(SqlKeyStore(engine), ledger, SqlReplayStore(engine), backend=backend, _close=close)
+    return Stores(
+        SqlKeyStore(engine),
+        ledger,
+        SqlReplayStore(engine),
+        sessions=SqlSessionStore(engine),
+        backend=backend,
+        _close=close,
+    )
 
 
 async def run_migrations(database_url: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges
+from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges, KeyQuery
 from opentoken.stores.memory.utc import as_utc, times_in_utc
 
 
@@ -55,3 +55,17 @@ class MemoryKeyStore:
         self._keys[key_id] = key = replace(key, key_hash=key_hash, prefix=prefix)
         self._by_hash[key_hash] = key_id
         return key
+
+    async def search(self, query: KeyQuery) -> list[ApiKey]:
+        text = query.text.casefold()
+        found = [
+            k
+            for k in self._keys.values()
+            if (query.after is None or (k.created_at, k.id) < query.after)
+            and (not text or any(text in (v or "").casefold() for v in (k.id, k.name, k.prefix, k.owner)))
+        ]
+        found.sort(key=lambda k: (k.created_at, k.id), reverse=True)
+        return found[: query.limit]
+
+    async def count(self) -> int:
+        return len(self._keys)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges
+from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges, KeyQuery
 from opentoken.stores.sql.engine import read_connection, write_transaction
 from opentoken.stores.sql.schema import api_keys
 
@@ -115,3 +115,21 @@ class SqlKeyStore:
                 return await _fetch(conn, key_id)
         except IntegrityError as e:
             raise DuplicateKey("another key has the same secret") from e
+
+    async def search(self, query: KeyQuery) -> list[ApiKey]:
+        c = api_keys.c
+        conditions: list[ColumnElement[bool]] = []
+        if query.text:
+            conditions.append(
+                or_(*(col.icontains(query.text, autoescape=True) for col in (c.id, c.name, c.prefix, c.owner)))
+            )
+        if query.after is not None:
+            at, key_id = query.after
+            conditions.append(and_(c.created_at <= at, or_(c.created_at < at, c.id < key_id)))
+        stmt = select(api_keys).where(*conditions).order_by(c.created_at.desc(), c.id.desc()).limit(query.limit)
+        async with read_connection(self._engine) as conn:
+            return [row_to_key(row) for row in await conn.execute(stmt)]
+
+    async def count(self) -> int:
+        async with read_connection(self._engine) as conn:
+            return int((await conn.execute(select(func.count()).select_from(api_keys))).scalar_one())
