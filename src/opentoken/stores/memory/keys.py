@@ -27,6 +27,20 @@ class MemoryKeyStore:
         key_id = self._by_hash.get(key_hash)
         return None if key_id is None else self._keys[key_id]
 
+    async def search(self, query: KeyQuery) -> list[ApiKey]:
+        text = query.text.casefold()
+        found = [
+            k
+            for k in self._keys.values()
+            if (query.after is None or (k.created_at, k.id) < query.after)
+            and (not text or any(text in (v or "").casefold() for v in (k.id, k.name, k.prefix, k.owner)))
+        ]
+        found.sort(key=lambda k: (k.created_at, k.id), reverse=True)
+        return found[: query.limit]
+
+    async def count(self) -> int:
+        return len(self._keys)
+
     async def list(self) -> list[ApiKey]:
         return sorted(self._keys.values(), key=lambda k: (k.created_at, k.id))
 
@@ -55,17 +69,3 @@ class MemoryKeyStore:
         self._keys[key_id] = key = replace(key, key_hash=key_hash, prefix=prefix)
         self._by_hash[key_hash] = key_id
         return key
-
-    async def search(self, query: KeyQuery) -> list[ApiKey]:
-        text = query.text.casefold()
-        found = [
-            k
-            for k in self._keys.values()
-            if (query.after is None or (k.created_at, k.id) < query.after)
-            and (not text or any(text in (v or "").casefold() for v in (k.id, k.name, k.prefix, k.owner)))
-        ]
-        found.sort(key=lambda k: (k.created_at, k.id), reverse=True)
-        return found[: query.limit]
-
-    async def count(self) -> int:
-        return len(self._keys)

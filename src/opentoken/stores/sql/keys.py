@@ -83,6 +83,24 @@ class SqlKeyStore:
             row = (await conn.execute(select(api_keys).where(api_keys.c.key_hash == key_hash))).first()
         return None if row is None else row_to_key(row)
 
+    async def search(self, query: KeyQuery) -> list[ApiKey]:
+        c = api_keys.c
+        conditions: list[ColumnElement[bool]] = []
+        if query.text:
+            conditions.append(
+                or_(*(col.icontains(query.text, autoescape=True) for col in (c.id, c.name, c.prefix, c.owner)))
+            )
+        if query.after is not None:
+            at, key_id = query.after
+            conditions.append(and_(c.created_at <= at, or_(c.created_at < at, c.id < key_id)))
+        stmt = select(api_keys).where(*conditions).order_by(c.created_at.desc(), c.id.desc()).limit(query.limit)
+        async with read_connection(self._engine) as conn:
+            return [row_to_key(row) for row in await conn.execute(stmt)]
+
+    async def count(self) -> int:
+        async with read_connection(self._engine) as conn:
+            return int((await conn.execute(select(func.count()).select_from(api_keys))).scalar_one())
+
     async def list(self) -> list[ApiKey]:
         async with read_connection(self._engine) as conn:
             rows = await conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id))
@@ -115,21 +133,3 @@ class SqlKeyStore:
                 return await _fetch(conn, key_id)
         except IntegrityError as e:
             raise DuplicateKey("another key has the same secret") from e
-
-    async def search(self, query: KeyQuery) -> list[ApiKey]:
-        c = api_keys.c
-        conditions: list[ColumnElement[bool]] = []
-        if query.text:
-            conditions.append(
-                or_(*(col.icontains(query.text, autoescape=True) for col in (c.id, c.name, c.prefix, c.owner)))
-            )
-        if query.after is not None:
-            at, key_id = query.after
-            conditions.append(and_(c.created_at <= at, or_(c.created_at < at, c.id < key_id)))
-        stmt = select(api_keys).where(*conditions).order_by(c.created_at.desc(), c.id.desc()).limit(query.limit)
-        async with read_connection(self._engine) as conn:
-            return [row_to_key(row) for row in await conn.execute(stmt)]
-
-    async def count(self) -> int:
-        async with read_connection(self._engine) as conn:
-            return int((await conn.execute(select(func.count()).select_from(api_keys))).scalar_one())

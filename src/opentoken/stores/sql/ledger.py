@@ -68,7 +68,7 @@ def _int_sum(column: ColumnElement[int]) -> ColumnElement[int]:
     return type_coerce(func.coalesce(func.sum(column), 0), Integer())
 
 
-def _usage_row(row: Row[Any], groups: Sequence[str]) -> UsageRow:
+def _usage_row(row: Any, groups: Sequence[str]) -> UsageRow:
     return UsageRow(
         group={name: row._mapping[f"g_{name}"] for name in groups},
         requests=int(row.requests),

@@ -7,6 +7,8 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,7 +24,7 @@ _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_to
 _COUNTERS = ("requests", *_TOKENS, "cost", "errors")
 
 
-def _counters() -> list[sa.Column[object]]:
+def _counters() -> list[sa.Column[Any]]:
     return [
         *(sa.Column(name, sa.BigInteger(), nullable=False) for name in ("requests", *_TOKENS)),
         sa.Column("cost", _money, nullable=False),
