@@ -32,6 +32,7 @@ from opentoken.settings import DeploymentConfig, Settings, env_value, provider_s
 from opentoken.stores.factory import open_cooldowns, open_stores
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
+from opentoken.web.routes import console_routes
 from opentoken_sandbox.app import running_sandbox
 
 log = logging.getLogger("opentoken")
@@ -162,6 +163,17 @@ def build_app(settings: Settings) -> Starlette:
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
             app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
+            app.router.routes.extend(
+                console_routes(
+                    catalog=catalog,
+                    pipeline=pipeline,
+                    admin=admin,
+                    keys=stores.keys,
+                    ledger=stores.ledger,
+                    sessions=stores.sessions,
+                    settings=settings,
+                )
+            )
             app.state.pipeline = pipeline
             yield
 

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
+    # web console (docs/console.md)
+    console_session_hours: float = Field(default=12.0, gt=0)  # a console sign-in lasts this long
+    session_secret: str | None = None  # signs console cookies; set the same value on every replica
+    cookie_secure: bool = False  # mark console cookies Secure even when the gateway itself sees plain HTTP
 
     @classmethod
     def settings_customise_sources(
