@@ -30,7 +30,9 @@ class Bar:
     width: float
     height: float
     css: str
-    label: str  # the tooltip: "2025-05-01 · Output: 1,234"
+    day: str  # the tooltip: "{day} · {series}: {value}" (series translated where shown)
+    series: str
+    value: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,7 @@ def stacked(
             h = plot_h * value / top
             base -= h
             shown = f"${value:,.6f}".rstrip("0").rstrip(".") if unit == "usd" else f"{round(value):,}"
-            bars.append(Bar(LEFT + i * slot + slot * 0.15, base, slot * 0.7, h, css, f"{day} · {name}: {shown}"))
+            bars.append(Bar(LEFT + i * slot + slot * 0.15, base, slot * 0.7, h, css, day.isoformat(), name, shown))
     step = max(1, len(columns) // 6)
     xlabels = [(LEFT + i * slot + slot / 2, d.strftime("%m-%d")) for i, d in enumerate(columns) if i % step == 0]
     legend = [(css, name) for css, name, _ in series] if len(series) > 1 else []

@@ -12,9 +12,17 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from opentoken.core.errors import GatewayError, InvalidRequest
 from opentoken.http.errors import error_response
 from opentoken.web.console import Console
+from opentoken.web.i18n import N_
 from opentoken.web.session import Viewer, csrf_ok
 
-EFFORTS = ("", "none", "minimal", "low", "medium", "high")
+EFFORTS = {
+    "": N_("Model default"),
+    "none": N_("None"),
+    "minimal": N_("Minimal"),
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+}
 MAX_BODY = 1024 * 1024
 
 
