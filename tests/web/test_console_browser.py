@@ -193,9 +193,7 @@ def _pages(gateway: Gateway) -> tuple[list[tuple[str, str, str]], str, str]:
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
-def test_every_page_is_accessible_translated_and_screenshotted(
-    gateway: Gateway, browser: object, lang: str
-) -> None:
+def test_every_page_is_accessible_translated_and_screenshotted(gateway: Gateway, browser: object, lang: str) -> None:
     pages, holder, operator = _pages(gateway)
     contexts = {}
     for who, secret in (("anon", None), ("key", holder), ("admin", operator)):

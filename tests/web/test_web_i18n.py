@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from web.messages import all_messages
-
 from opentoken.web import i18n
+from web.messages import all_messages
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -34,7 +34,9 @@ def test_model_filters_search_and_sorts() -> None:
 
     assert len(ids("")) == len(every)
     assert all(i.startswith("google/") for i in ids("provider=google")) and ids("provider=google")
-    assert all("audio" in c.out.capabilities and c.out.capabilities["audio"] for c in every if c.out.id in ids("cap=audio"))
+    assert all(
+        "audio" in c.out.capabilities and c.out.capabilities["audio"] for c in every if c.out.id in ids("cap=audio")
+    )
     assert ids("q=sonnet") == [i for i in ids("") if "sonnet" in i]
     by_price = [c for c in ModelFilter.from_query(QueryParams("sort=price"), providers).apply(every)]
     assert [c.input_price for c in by_price] == sorted(c.input_price for c in by_price)
@@ -45,7 +47,12 @@ def test_model_filters_search_and_sorts() -> None:
     bad = ModelFilter.from_query(QueryParams("max_price=abc&min_context=x&sort=nope&provider=nobody"), providers)
     assert len(bad.problems) == 2 and bad.sort == "name" and bad.providers == []
     shared = ModelFilter.from_query(QueryParams("q=gemini&provider=google&sort=context&view=cards"), providers)
-    again = ModelFilter.from_query(QueryParams([(k, str(v)) for k, vs in shared.params().items() if vs for v in (vs if isinstance(vs, list) else [vs])]), providers)
+    again = ModelFilter.from_query(
+        QueryParams(
+            [(k, str(v)) for k, vs in shared.params().items() if vs for v in (vs if isinstance(vs, list) else [vs])]
+        ),
+        providers,
+    )
     assert again == shared
 
 

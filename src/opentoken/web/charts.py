@@ -76,9 +76,7 @@ def _axis(top: float, unit: str) -> list[tuple[float, str]]:
     return out
 
 
-def stacked(
-    columns: Sequence[date], series: Sequence[tuple[str, str, Mapping[date, float]]], unit: str
-) -> Chart:
+def stacked(columns: Sequence[date], series: Sequence[tuple[str, str, Mapping[date, float]]], unit: str) -> Chart:
     """Bars per day, each stacked from ``series`` of (css class, name, value per day)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     totals = [sum(values.get(d, 0.0) for _, _, values in series) for d in columns]

@@ -108,7 +108,9 @@ def signed_in(console: Console, handler: Page, *, operator: bool = False, write:
             form = await request.form()
             given = form.get(CSRF_FIELD)
             if not csrf_ok(viewer.csrf, given if isinstance(given, str) else None):
-                return console.problem(request, 403, N_("This form has expired. Reload the page and try again."), viewer)
+                return console.problem(
+                    request, 403, N_("This form has expired. Reload the page and try again."), viewer
+                )
         return await _guard(console, request, viewer, handler)
 
     return endpoint

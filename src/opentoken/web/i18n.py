@@ -67,4 +67,3 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
         if lang in LANGUAGES and q > best_q:
             best, best_q = lang, q
     return best
-

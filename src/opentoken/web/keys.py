@@ -92,7 +92,9 @@ async def new_key(console: Console, request: Request, viewer: Viewer) -> Respons
     return _form_page(console, request, viewer, None)
 
 
-def _secret_page(console: Console, request: Request, viewer: Viewer, key: ApiKey, secret: str, rotated: bool) -> Response:
+def _secret_page(
+    console: Console, request: Request, viewer: Viewer, key: ApiKey, secret: str, rotated: bool
+) -> Response:
     context = {"key": key, "secret": secret, "rotated": rotated}
     return console.page(request, "console/key_secret.html", context, viewer=viewer)
 

@@ -99,9 +99,7 @@ def _environment(lang: str) -> Environment:
         i18n.gettext_for(lang), i18n.ngettext_for(lang), newstyle=True
     )
     env.filters.update(usd=usd, exact=exact, number=number, when=when, compact=compact)
-    env.globals.update(
-        lang=lang, languages=i18n.LANGUAGES, script=SCRIPT, style=STYLE, query=_query, N_=i18n.N_
-    )
+    env.globals.update(lang=lang, languages=i18n.LANGUAGES, script=SCRIPT, style=STYLE, query=_query, N_=i18n.N_)
     return env
 
 
