@@ -4,6 +4,7 @@ it is published on the key-change bus and takes effect within a second on every 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,13 +113,10 @@ async def create_key(console: Console, request: Request, viewer: Viewer) -> Resp
 async def key_detail(console: Console, request: Request, viewer: Viewer) -> Response:
     key = await console.admin.get_key(request.path_params["key_id"])
     since, until = chart_window()
-    context = {
-        "key": key,
-        "periods": PERIODS,
-        "budget": await budget(console.ledger, key),
-        "usage": await summary(console.ledger, since, until, key_id=key.id),
-        "error": None,
-    }
+    spent, usage = await asyncio.gather(
+        budget(console.ledger, key), summary(console.ledger, since, until, key_id=key.id)
+    )
+    context = {"key": key, "periods": PERIODS, "budget": spent, "usage": usage, "error": None}
     return console.page(request, "console/key.html", context, viewer=viewer)
 
 

@@ -3,6 +3,7 @@ usage page, and the CSV export."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -40,9 +41,11 @@ class Summary:
 
 async def summary(ledger: Ledger, since: date, until: date, key_id: str | None = None, **filters: Any) -> Summary:
     base = RollupQuery(key_id=key_id, since=since, until=until, **filters)
-    per_day = await ledger.rollup(_with(base, ("day",)))
-    per_model = await ledger.rollup(_with(base, ("model",)))
-    per_provider = await ledger.rollup(_with(base, ("provider",)))
+    per_day, per_model, per_provider = await asyncio.gather(
+        ledger.rollup(_with(base, ("day",))),
+        ledger.rollup(_with(base, ("model",))),
+        ledger.rollup(_with(base, ("provider",))),
+    )
     total = _sum(per_day)
     return Summary(
         since,
@@ -104,11 +107,16 @@ async def holder_overview(console: Console, request: Request, viewer: Viewer) ->
     key = viewer.key
     assert key is not None
     since, until = chart_window()
+    spent, usage, today_row = await asyncio.gather(
+        budget(console.ledger, key),
+        summary(console.ledger, since, until, key_id=key.id),
+        _today(console.ledger, key.id),
+    )
     context = {
         "key": key,
-        "budget": await budget(console.ledger, key),
-        "usage": await summary(console.ledger, since, until, key_id=key.id),
-        "today": await _today(console.ledger, key.id),
+        "budget": spent,
+        "usage": usage,
+        "today": today_row,
         "models": [m for m in console.catalog if m.enabled and key.allows(m.id)],
         "days": CHART_DAYS,
     }
@@ -123,18 +131,25 @@ async def _today(ledger: Ledger, key_id: str | None) -> UsageRow:
 
 async def top_keys(console: Console, month: str) -> list[tuple[UsageRow, ApiKey | None]]:
     rows = await console.ledger.top_keys(month, TOP_KEYS)
-    return [(row, await console.keys.get(row.group["key"])) for row in rows]
+    keys = await asyncio.gather(*(console.keys.get(row.group["key"]) for row in rows))
+    return list(zip(rows, keys, strict=True))
 
 
 async def operator_overview(console: Console, request: Request, viewer: Viewer) -> Response:
     since, until = chart_window()
     month = today().strftime("%Y-%m")
+    usage, today_row, top, key_count = await asyncio.gather(
+        summary(console.ledger, since, until),
+        _today(console.ledger, None),
+        top_keys(console, month),
+        console.keys.count(),
+    )
     context = {
-        "usage": await summary(console.ledger, since, until),
-        "today": await _today(console.ledger, None),
-        "top": await top_keys(console, month),
+        "usage": usage,
+        "today": today_row,
+        "top": top,
         "month": month,
-        "key_count": await console.keys.count(),
+        "key_count": key_count,
         "days": CHART_DAYS,
     }
     return console.page(request, "console/operator.html", context, viewer=viewer)
@@ -164,9 +179,10 @@ async def usage_page(console: Console, request: Request, viewer: Viewer) -> Resp
     since, until = _range(request)
     filters = _filters(request)
     month = request.query_params.get("month") or today().strftime("%Y-%m")
+    usage, top = await asyncio.gather(summary(console.ledger, since, until, **filters), top_keys(console, month))
     context = {
-        "usage": await summary(console.ledger, since, until, **filters),
-        "top": await top_keys(console, month),
+        "usage": usage,
+        "top": top,
         "month": month,
         "filters": filters,
         "first_day": since,

@@ -161,12 +161,12 @@ class SqlLedger:
         values = [{name: getattr(rec, name) for name in _FIELDS} for rec in records]
         stmt = (
             upsert_insert(self._engine.dialect.name, usage_ledger)
-            .values(values)
             .on_conflict_do_nothing(index_elements=[_t.request_id])
             .returning(_t.request_id)
         )
         async with write_transaction(self._engine) as conn:
-            inserted = {row[0] for row in await conn.execute(stmt)}
+            # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+            inserted = {row[0] for row in await conn.execute(stmt, values)}
             await rollups.add(conn, [r for r in rollups.first_of_each(records) if r.request_id in inserted])
 
     async def spend(self, key_id: str, since: datetime | None) -> Decimal:
