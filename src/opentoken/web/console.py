@@ -77,16 +77,15 @@ def _login_redirect(request: Request) -> Response:
     return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
 
 
-def _guard(console: Console, request: Request, viewer: Viewer, handler: Page) -> Awaitable[Response]:
-    async def run() -> Response:
-        try:
-            return await handler(console, request, viewer)
-        except NotFound:
-            return console.problem(request, 404, N_("There is nothing here."), viewer)
-        except GatewayError as e:
-            return console.problem(request, e.status, e.message, viewer)
-
-    return run()
+async def _guard(console: Console, request: Request, viewer: Viewer, handler: Page) -> Response:
+    """The handler's page; a ``GatewayError`` it raises (an unknown key id, an invalid change) becomes an HTML
+    error page with its status instead of the API's JSON error."""
+    try:
+        return await handler(console, request, viewer)
+    except NotFound:
+        return console.problem(request, 404, N_("There is nothing here."), viewer)
+    except GatewayError as e:
+        return console.problem(request, e.status, e.message, viewer)
 
 
 def signed_in(console: Console, handler: Page, *, operator: bool = False, write: bool = False) -> PublicPage:
