@@ -104,13 +104,14 @@ def key_rows(start: int, stop: int) -> Iterator[tuple[object, ...]]:
     for i in range(start, stop):
         digest = hashlib.sha256(secret(i).encode()).hexdigest()
         at = (created + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S.%f")
-        owner = f"team-{i % 500}"
-        yield (key_id(i), f"seeded key {i}", secret(i)[:10], digest, at, owner, "[]", "monthly", 10**8, 10**11, "{}")
+        owner, name = f"team-{i % 500}", f"seeded key {i}"
+        search = " ".join((name, owner, key_id(i), secret(i)[:10])).casefold()
+        yield (key_id(i), name, secret(i)[:10], digest, at, owner, "[]", "monthly", 10**8, 10**11, "{}", search)
 
 
 KEY_SQL = (
     "INSERT INTO api_keys (id, name, prefix, key_hash, created_at, owner, models, budget_period, rpm, tpm,"
-    " metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " metadata, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -188,7 +189,7 @@ async def _seed_postgres(dsn: str, schema: str, keys: int, rows: int, now: datet
         await conn.execute("SET synchronous_commit = off")
         await conn.execute("SET maintenance_work_mem = '1GB'")
         key_columns = ["id", "name", "prefix", "key_hash", "created_at", "owner", "models", "budget_period", "rpm"]
-        key_columns += ["tpm", "metadata"]
+        key_columns += ["tpm", "metadata", "search"]
         t0 = time.perf_counter()
         for start in range(0, keys, BATCH):
             data = _copy_text(key_rows(start, min(keys, start + BATCH)), set(), {4})

@@ -57,6 +57,9 @@ async def test_console_seed_loads_what_the_stores_read_with_rollups_equal_to_the
         errors = await stores.ledger.page(RequestQuery(errors=True, limit=500))
         assert 30 <= len(errors) <= 90 and all(r.error_code for r in errors)
         (one,) = await stores.ledger.page(RequestQuery(key_id=key_id(0), limit=1))
-        assert one.deployments_tried and one.cost == one.cost_input + one.cost_cache_read + one.cost_output + one.cost_reasoning
+        assert (
+            one.deployments_tried
+            and one.cost == one.cost_input + one.cost_cache_read + one.cost_output + one.cost_reasoning
+        )
     finally:
         await stores.close()

@@ -62,3 +62,12 @@ async def test_key_search_pages_newest_first_and_matches_text(stores: Stores) ->
     assert [k.id for k in await stores.keys.search(KeyQuery(text=keys[4].id))] == [keys[4].id]
     assert [k.name for k in await stores.keys.search(KeyQuery(text="50%"))] == [keys[7].name]  # % is literal
     assert await stores.keys.search(KeyQuery(text="_%")) == []
+
+
+async def test_get_many_returns_the_keys_that_exist(stores: Stores) -> None:
+    a, _ = new_api_key("a", created_at=T0)
+    b, _ = new_api_key("b", created_at=T0)
+    await stores.keys.create(a)
+    await stores.keys.create(b)
+    assert await stores.keys.get_many([a.id, "key_missing", b.id]) == {a.id: a, b.id: b}
+    assert await stores.keys.get_many([]) == {}

@@ -107,46 +107,41 @@ async def holder_overview(console: Console, request: Request, viewer: Viewer) ->
     key = viewer.key
     assert key is not None
     since, until = chart_window()
-    spent, usage, today_row = await asyncio.gather(
-        budget(console.ledger, key),
-        summary(console.ledger, since, until, key_id=key.id),
-        _today(console.ledger, key.id),
+    spent, usage = await asyncio.gather(
+        budget(console.ledger, key), summary(console.ledger, since, until, key_id=key.id)
     )
     context = {
         "key": key,
         "budget": spent,
         "usage": usage,
-        "today": today_row,
+        "today": _today(usage),
         "models": [m for m in console.catalog if m.enabled and key.allows(m.id)],
         "days": CHART_DAYS,
     }
     return console.page(request, "console/holder.html", context, viewer=viewer)
 
 
-async def _today(ledger: Ledger, key_id: str | None) -> UsageRow:
-    day = today()
-    (row,) = await ledger.rollup(RollupQuery(key_id=key_id, since=day, until=day + timedelta(days=1)))
-    return row
+def _today(usage: Summary) -> UsageRow:
+    """Today's totals: the last day of the chart's window (read with it)."""
+    day = today().isoformat()
+    return _sum([r for r in usage.per_day if r.group.get("day") == day])
 
 
 async def top_keys(console: Console, month: str) -> list[tuple[UsageRow, ApiKey | None]]:
     rows = await console.ledger.top_keys(month, TOP_KEYS)
-    keys = await asyncio.gather(*(console.keys.get(row.group["key"]) for row in rows))
-    return list(zip(rows, keys, strict=True))
+    keys = await console.keys.get_many([row.group["key"] for row in rows])
+    return [(row, keys.get(row.group["key"])) for row in rows]
 
 
 async def operator_overview(console: Console, request: Request, viewer: Viewer) -> Response:
     since, until = chart_window()
     month = today().strftime("%Y-%m")
-    usage, today_row, top, key_count = await asyncio.gather(
-        summary(console.ledger, since, until),
-        _today(console.ledger, None),
-        top_keys(console, month),
-        console.keys.count(),
+    usage, top, key_count = await asyncio.gather(
+        summary(console.ledger, since, until), top_keys(console, month), console.keys.count()
     )
     context = {
         "usage": usage,
-        "today": today_row,
+        "today": _today(usage),
         "top": top,
         "month": month,
         "key_count": key_count,

@@ -159,8 +159,10 @@ api_keys = Table(
     Column("expires_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),
     Column("metadata", JSONText(), nullable=False),
+    Column("search", Text(), nullable=False, server_default=""),  # stores.base.search_text of the key
     Index("ux_api_keys_key_hash", "key_hash", unique=True),
-    Index("ix_api_keys_created_id", "created_at", "id"),  # the console's key list, newest first, by keyset
+    # the console's key list, newest first by keyset, searched without reading the table
+    Index("ix_api_keys_listing", "created_at", "id", "search"),
 )
 
 usage_ledger = Table(

@@ -50,6 +50,19 @@ def _backfill(dialect: str) -> list[str]:
     ]
 
 
+def _fill_key_search() -> None:
+    """``search`` of every existing key: name, owner, id and prefix, case-folded (as stores.base.search_text)."""
+    bind = op.get_bind()
+    keys = sa.table(
+        "api_keys", sa.column("id"), sa.column("name"), sa.column("owner"), sa.column("prefix"), sa.column("search")
+    )
+    rows = bind.execute(sa.select(keys.c.id, keys.c.name, keys.c.owner, keys.c.prefix)).all()
+    update = keys.update().where(keys.c.id == sa.bindparam("key_id")).values(search=sa.bindparam("text"))
+    values = [{"key_id": r.id, "text": " ".join((r.name, r.owner or "", r.id, r.prefix)).casefold()} for r in rows]
+    if values:
+        bind.execute(update, values)
+
+
 def upgrade() -> None:
     op.add_column("usage_ledger", sa.Column("ingress", sa.String(32), nullable=False, server_default="openai_chat"))
     op.add_column("usage_ledger", sa.Column("deployment", sa.String(200)))
@@ -67,7 +80,9 @@ def upgrade() -> None:
         sqlite_where=sa.text("error_code IS NOT NULL"),
         postgresql_where=sa.text("error_code IS NOT NULL"),
     )
-    op.create_index("ix_api_keys_created_id", "api_keys", ["created_at", "id"])
+    op.add_column("api_keys", sa.Column("search", sa.Text(), nullable=False, server_default=""))
+    _fill_key_search()
+    op.create_index("ix_api_keys_listing", "api_keys", ["created_at", "id", "search"])
 
     op.create_table(
         "usage_daily",
@@ -112,7 +127,9 @@ def downgrade() -> None:
     op.drop_table("usage_monthly_keys")
     op.drop_table("usage_daily_models")
     op.drop_table("usage_daily")
-    op.drop_index("ix_api_keys_created_id", "api_keys")
+    op.drop_index("ix_api_keys_listing", "api_keys")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("search")
     for name in (
         "ix_usage_ledger_errors_created_request",
         "ix_usage_ledger_model_created_request",
