@@ -4,7 +4,7 @@ on SQLite and on PostgreSQL, and the gateway's chat latency while a console page
 Page times are measured at the client over loopback (so they include HTTP, a slight over-estimate of the
 server's time): sequential GETs of each page after a warm-up, p50 / p95 / max. The chat comparison runs the
 fixed-rate chat load alone, then with one person reading console pages (a page every half second), then
-with a reader that loads pages back to back.
+with a reader that loads pages back to back, then alone again (to show drift from other load).
 """
 
 from __future__ import annotations
@@ -177,8 +177,12 @@ def _chat_while(ctx: Context, gw: Server, key: str, pages: list[tuple[str, Reade
     target = openai_target("gateway", gw.url, key)
     rate, seconds = ctx.cfg.scale_rate, ctx.cfg.seconds
     asyncio.run(_warm(target))
-    out: Result = {"rate": rate, "alone": measure.fixed_rate(target, rate, seconds, server=gw)}
-    for label, pause in (("one_reader", 0.5), ("reader_back_to_back", 0.0)):
+    out: Result = {"rate": rate}
+    # the chat alone before and after the reading runs, so drift (another load on the machine) shows
+    for label, pause in (("alone", None), ("one_reader", 0.5), ("reader_back_to_back", 0.0), ("alone_again", None)):
+        if pause is None:
+            out[label] = measure.fixed_rate(target, rate, seconds, server=gw)
+            continue
         stop, count = threading.Event(), [0]
         thread = threading.Thread(target=_reading, args=(pages, pause, stop, count), daemon=True)
         thread.start()
