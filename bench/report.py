@@ -356,13 +356,14 @@ def console(r: dict[str, Any]) -> str:
             ("alone", "alone"),
             ("one_reader", "one person reading pages"),
             ("reader_back_to_back", "pages read back to back"),
+            ("alone_again", "alone, again"),
         ):
             m = chat.get(label) or {}
             chat_rows.append(
                 [
                     b["backend"],
                     title,
-                    _f(m.get("pages_per_second"), 1) if label != "alone" else "-",
+                    _f(m.get("pages_per_second"), 1) if "pages_per_second" in m else "-",
                     _f(m.get("p50_ms")),
                     _f(m.get("p99_ms")),
                     _f(m.get("cpu_us_per_request"), 0, " µs"),
