@@ -107,7 +107,7 @@ def _pages(reader: Reader, operator: Reader) -> list[tuple[str, Reader, str]]:
     return [
         ("models", reader, "/models"),
         ("models (filtered, cards)", reader, "/models?provider=google&cap=vision&sort=price&view=cards"),
-        ("model page", reader, "/models/anthropic/claude-sonnet-4-5"),
+        ("model page", reader, "/models/anthropic/claude-sonnet-4-6"),
         ("holder: overview + charts", reader, "/console"),
         ("holder: requests", reader, "/console/requests"),
         ("holder: requests by model", reader, "/console/requests?model=google/gemini-3-pro"),

@@ -378,6 +378,38 @@ def console(r: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def messages_ingress(r: dict[str, Any]) -> str:
+    m = r.get("messages") or {}
+    if not m:
+        return ""
+    rows = []
+    for name, label in (
+        ("chat_completions", "POST /v1/chat/completions"),
+        ("messages_passthrough", "POST /v1/messages"),
+    ):
+        rates = _get(m, name, "rates") or []
+        low = rates[0] if rates else {}
+        rows.append(
+            [
+                label,
+                _f(_get(m, name, "saturation", "rps"), 0),
+                _f(low.get("p50_ms"), 2),
+                _f(low.get("p99_ms"), 2),
+                _f(low.get("cpu_us_per_request"), 0),
+                _f(_get(m, name, "stream_saturation", "rps"), 0),
+            ]
+        )
+    headers = [
+        "path (same gateway, Claude model)",
+        "non-stream req/s",
+        "p50 ms (lowest rate)",
+        "p99 ms",
+        "CPU us/request",
+        "stream req/s",
+    ]
+    return _table(headers, rows)
+
+
 SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("Targets (issue 6)", target_table),
     ("Non-streaming", non_streaming),
@@ -385,6 +417,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("Memory", memory),
     ("How cost grows", scaling),
     ("Console on a big database (issue 12)", console),
+    ("Anthropic Messages ingress (pass-through) next to Chat Completions", messages_ingress),
 ]
 
 

@@ -10,8 +10,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from opentoken.admin.catalog_service import CatalogAdmin
 from opentoken.admin.routes import AdminServices, admin_routes
 from opentoken.auth.authenticate import Authenticator
+from opentoken.catalog.live import LiveCatalog
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
 from opentoken.http.disconnect import CancelOnDisconnect
@@ -29,9 +31,11 @@ from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
 from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings
+from opentoken.stores.base import CATALOG_CHANGED, notice_router
 from opentoken.stores.factory import open_cooldowns, open_stores
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
+from opentoken.upstream.models import Listing, listings
 from opentoken.web.routes import console_routes
 from opentoken_sandbox.app import running_sandbox
 
@@ -109,7 +113,7 @@ async def _deployments(
         _banner(missing, url)
         for name in missing:
             found[name] = Deployment(
-                name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY
+                name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY, simulated=True
             )
     configured = [] if settings.sandbox is True else configured_deployments(settings.deployments, providers)
     return DeploymentPool(found, configured)
@@ -117,7 +121,7 @@ async def _deployments(
 
 def build_app(settings: Settings) -> Starlette:
     providers = all_providers()
-    catalog = load_catalog(settings.catalog_file, settings.timeouts())
+    catalog = load_catalog(settings.catalog_file, settings.timeouts(), settings.retired_models)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -127,6 +131,9 @@ def build_app(settings: Settings) -> Starlette:
             limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend)
             stack.push_async_callback(limiter.close)
             stack.push_async_callback(bus.close)
+            live = LiveCatalog(catalog, stores.catalog, frozenset(providers), settings.catalog_refresh_seconds)
+            await live.start()
+            stack.push_async_callback(live.close)
             metrics = Metrics()
             writer = LedgerWriter(ObservedLedger(stores.ledger, metrics), max_delay_ms=0)
             await writer.start()
@@ -143,7 +150,7 @@ def build_app(settings: Settings) -> Starlette:
             cooldowns = open_cooldowns(settings.redis_url, settings.cooldown_failures, settings.cooldown_seconds)
             stack.push_async_callback(cooldowns.close)
             authenticator = Authenticator(stores.keys, ttl=settings.key_cache_seconds)
-            await bus.start(authenticator.invalidate)
+            await bus.start(notice_router(authenticator.invalidate, live.changed))
             policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
             pipeline = Pipeline(
                 catalog=catalog,
@@ -157,8 +164,24 @@ def build_app(settings: Settings) -> Starlette:
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
             )
+
+            async def catalog_changed() -> None:
+                await live.reload()  # this replica at once; the others when they hear the bus
+                await bus.publish(CATALOG_CHANGED)
+
+            async def provider_lists() -> list[Listing]:
+                return await listings(client, pool.defaults())
+
+            composed = catalog.snapshot.composed
+            catalog_admin = CatalogAdmin(
+                stores.catalog, composed.base, composed.retired, frozenset(providers), catalog_changed, provider_lists
+            )
             admin = AdminServices(
-                keys=stores.keys, ledger=stores.ledger, admin_key=settings.admin_key, on_key_changed=bus.publish
+                keys=stores.keys,
+                ledger=stores.ledger,
+                admin_key=settings.admin_key,
+                on_key_changed=bus.publish,
+                catalog=catalog_admin,
             )
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))

@@ -8,7 +8,8 @@ import socket
 
 import click
 
-from opentoken.settings import load_settings
+from opentoken.core.context import configure_logging
+from opentoken.settings import explain, load_settings, unknown_settings
 
 
 @click.group()
@@ -40,7 +41,9 @@ def serve(host: str | None, port: int | None) -> None:
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = load_settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
+    for problem in unknown_settings(known=provider_variables()):
+        logging.getLogger("opentoken").warning("configuration: %s", problem)
     click.echo(
         f"opentoken gateway on http://{settings.host}:{settings.port}/v1 (database: "
         f"{settings.resolved_database_url().split('@')[-1]})",
@@ -70,6 +73,46 @@ def serve(host: str | None, port: int | None) -> None:
             signal.signal(sig, handler)
     if not server.started:
         raise SystemExit(3)  # as uvicorn does when start-up fails
+
+
+def provider_variables() -> list[str]:
+    """The variables the providers are configured by (credentials and base URLs)."""
+    from opentoken.providers.registry import all_providers
+
+    names = []
+    for p in all_providers().values():
+        names += [*p.key_env_vars, f"OPENTOKEN_{p.name.upper()}_BASE_URL", *p.base_url_env_vars]
+    return names
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def config(as_json: bool) -> None:
+    """Print the effective settings, where each came from (default, file, environment), secrets masked,
+    and any OPENTOKEN_* variable or config-file key that is not a setting."""
+    import json
+
+    from opentoken.settings import env_value
+
+    rows = explain(load_settings())
+    providers = [(v, "(set, hidden)" if "KEY" in v else env_value(v) or "") for v in provider_variables()]
+    problems = unknown_settings(known=provider_variables())
+    if as_json:
+        out = {
+            "settings": [{"name": r.name, "variable": r.variable, "value": r.value, "source": r.source} for r in rows],
+            "providers": {v: value for v, value in providers if value},
+            "problems": problems,
+        }
+        click.echo(json.dumps(out, indent=2))
+        return
+    width = max(len(r.variable) for r in rows)
+    for r in rows:
+        click.echo(f"{r.variable:<{width}}  {r.source:<12}  {r.value}")
+    for variable, value in providers:
+        if value:
+            click.echo(f"{variable:<{width}}  {'environment':<12}  {value}")
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
 
 
 @main.command()

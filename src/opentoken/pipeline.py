@@ -1,36 +1,42 @@
-"""The request path in order: authenticate -> resolve models -> adapt -> admit -> route -> translate -> meter.
+"""The request path in order, over canonical types only: resolve models -> admit -> adapt -> route -> meter.
 
-One ``Pipeline`` per app. ``run`` returns a ``Reply``: a whole JSON body, or (for ``stream: true``) an async
-iterator of SSE frames whose upstream stream has already produced its first content event, so every failure
-before the first byte (retried by the router, see ``opentoken.routing``) is still a normal HTTP error.
-After the first byte a failure is one OpenAI error chunk that ends the stream. Every request that reached a
-provider is metered exactly once (``CallMeter``), with the model that answered and the number of attempts;
-a client that goes away cancels the upstream call and its usage so far is still recorded.
+``Pipeline.execute(key, request, call)`` takes an authenticated key and a canonical ``ChatRequest`` (an
+ingress codec parsed it) and returns either ``Completed`` (a canonical result, metered, with its cost) or a
+``MeteredStream`` of canonical events whose upstream stream has already produced its first content event,
+so every failure before the first byte (retried by the router, see ``opentoken.routing``) is still a normal
+error the ingress renders as an HTTP error. Nothing here knows a wire API.
+
+Work is admitted before it is done: the key's limits and budget admit the request on what is known without
+I/O (the model chain, a prompt estimate), and only then are stored provider state, media and the upstream
+requests (tool schemas compiled) prepared. Every request that reached a provider is metered exactly once
+(``CallMeter``), with the model that answered and the number of attempts; a client that goes away cancels
+the upstream call and its usage so far is still recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import TypeVar
 
-from opentoken.api.convert import parse_body
-from opentoken.api.response import completion_json, usage_out
-from opentoken.api.stream import DONE, ChunkWriter
 from opentoken.auth.authenticate import Authenticator
+from opentoken.catalog.model import ModelInfo
 from opentoken.catalog.registry import Catalog
 from opentoken.core.chat import ChatRequest, ReplayState
 from opentoken.core.errors import GatewayError
-from opentoken.core.result import ChatResult, Usage
-from opentoken.limits.base import Limiter
+from opentoken.core.money import Cost
+from opentoken.core.result import ChatResult, StreamEvent, Usage, is_content
+from opentoken.limits.base import Admission, Limiter
 from opentoken.limits.estimate import dearest, max_output, prompt_token_estimate
 from opentoken.metering.recorder import CallMeter
 from opentoken.metering.writer import LedgerWriter
 from opentoken.providers.base import Provider
 from opentoken.routing.calls import Calls, Prepared
 from opentoken.routing.chain import chain_models, prepare_chain
+from opentoken.routing.counting import Counted, count_prompt
 from opentoken.routing.router import Attempt, Routed, Router
 from opentoken.routing.stream import LiveStream
 from opentoken.stores.base import ApiKey, ReplayStore
@@ -40,11 +46,81 @@ from opentoken.upstream.media import MediaFetcher
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class Reply:
-    headers: dict[str, str]
-    body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What the ingress knows about a call besides its canonical request."""
+
+    request_id: str
+    body_size: int  # bytes of the request body (the prompt estimate counts them)
+    ingress: str = "openai_chat"
+    ignored: tuple[str, ...] = ()  # request fields the ingress accepted but does not act on
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """How a call was served, for the ingress's response headers."""
+
+    model: ModelInfo  # the model that answered (a fallback, maybe)
+    attempts: int
+    adjusted: tuple[str, ...]  # canonical fields the provider adapter changed or dropped
+    limit_headers: Mapping[str, str]  # x-ratelimit-* of the admission
+    simulated: bool  # answered by the built-in sandbox, not a real provider
+    native: bool = False  # passed through: the reply is in the client's own wire API (``core.chat.NativeRequest``)
+    notices: Mapping[str, str] = field(default_factory=dict)  # the catalog's lifecycle headers for the model asked
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    served: Served
+    result: ChatResult
+    cost: Cost
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The last item of a ``MeteredStream`` that ended normally: the call's usage and cost, once recorded."""
+
+    usage: Usage
+    cost: Cost
+
+
+class MeteredStream:
+    """A routed stream: ``events()`` yields the canonical events, then ``StreamEnd`` once the call is recorded.
+
+    A ``GatewayError`` after the first byte is recorded (status 200 with its error code) and then raised from
+    ``events()``, for the ingress to render as its in-stream error. ``aclose()`` must be called when the
+    ingress is done with the stream, however it ended: a stream cut short (the client left, the server is
+    draining) is recorded there with the usage seen so far.
+    """
+
+    def __init__(self, pipeline: Pipeline, routed: Routed[LiveStream], served: Served, meter: CallMeter) -> None:
+        self.served = served
+        self._pipeline = pipeline
+        self._routed = routed
+        self._meter = meter
+
+    async def events(self) -> AsyncGenerator[StreamEvent | StreamEnd, None]:
+        live, meter = self._routed.value, self._meter
+        try:
+            async for ev in live.events():
+                if is_content(ev):
+                    meter.mark_first_token()
+                yield ev
+            result = live.folder.result()
+            if not self.served.native:  # a pass-through client holds its own provider state
+                await self._pipeline.keep_replay(meter.key, result)
+            yield StreamEnd(result.usage, await meter.finish(result.usage))
+        except GatewayError as e:
+            await meter.finish(live.folder.usage, status=200, error_code=e.code)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            meter.abandon(live.folder.usage, *self._pipeline.cut())
+            raise
+
+    async def aclose(self) -> None:
+        self._meter.abandon(self._routed.value.folder.usage, *self._pipeline.cut())  # a no-op once recorded
+        self._routed.value.close()
+        self._routed.lease.release()
 
 
 @dataclass(slots=True)
@@ -62,44 +138,48 @@ class Pipeline:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False  # set on SIGTERM: a call cut off from now on was cut by the shutdown
 
-    async def run(self, authorization: str | None, body: bytes, request_id: str) -> Reply:
-        key = await self.authenticator.authenticate(authorization)
-        return await self.run_for_key(key, body, request_id)
-
-    async def run_for_key(self, key: ApiKey, body: bytes, request_id: str) -> Reply:
-        """``run`` for a caller already authenticated (the console's playground holds the key's record)."""
-        request, _ = parse_body(body)
+    async def execute(self, key: ApiKey, request: ChatRequest, call: Call) -> Completed | MeteredStream:
         models = chain_models(request, key, self.catalog)
-        request = await self._with_replay(request)
-        chain = await prepare_chain(request, models, self.providers, self.media)
-        model = chain[0].model
-        prompt_tokens = prompt_token_estimate(request, len(body))
-        budget_model = dearest(request, [p.model for p in chain], prompt_tokens)
+        prompt_tokens = prompt_token_estimate(request, call.body_size)
+        budget_model = dearest(request, models, prompt_tokens)
         admission = await self.limiter.admit(key, budget_model, prompt_tokens, max_output(request, budget_model))
-        meter = CallMeter(request_id, key, model, request.stream, admission, self.ledger, background=self.background)
-        meter.ignored = tuple(request.ignored)
-        calls = Calls(self.client, chain, deadline=time.monotonic() + model.timeouts.total)
-        completion_id = "chatcmpl-" + request_id.removeprefix("req_")
+        chain = await self._prepare(key, request, models, admission)
+        meter = CallMeter(
+            call.request_id, key, models[0], request.stream, admission, self.ledger, background=self.background
+        )
+        meter.ingress, meter.ignored = call.ingress, call.ignored
+        calls = Calls(self.client, chain, deadline=time.monotonic() + models[0].timeouts.total)
         if request.stream:
-            stream = await self._route(calls, meter, calls.stream)
-            frames = self._stream(request, stream, meter, completion_id)
-            await anext(frames)  # start it: from here on, however it ends or is closed, it meters the call
-            return Reply(headers=self._headers(request, stream, chain, meter), stream=frames)
+            streamed = await self._route(calls, meter, calls.stream)
+            return MeteredStream(self, streamed, self._served(request, streamed, chain, meter), meter)
         done = await self._route(calls, meter, calls.complete)
         done.lease.release()
         meter.mark_first_token()
         result = done.value
-        headers = self._headers(request, done, chain, meter)
         try:
-            await self._keep_replay(result)
+            await self.keep_replay(key, result)
             cost = await meter.finish(result.usage)
         except asyncio.CancelledError:
-            meter.abandon(result.usage, *self._cut())  # a no-op once finish() has queued the record
+            meter.abandon(result.usage, *self.cut())  # a no-op once finish() has queued the record
             raise
-        headers["x-opentoken-cost-usd"] = str(cost.total)
-        created = int(time.time())
-        out = completion_json(result, id=completion_id, created=created, model=done.model.id, cost=cost)
-        return Reply(headers=headers, body=out)
+        return Completed(self._served(request, done, chain, meter), result, cost)
+
+    async def _prepare(
+        self, key: ApiKey, request: ChatRequest, models: list[ModelInfo], admission: Admission
+    ) -> list[Prepared]:
+        """Stored provider state, media and the upstream request of every model of the chain; the admission is
+        released when the request turns out to be one no provider can take (nothing was sent)."""
+        try:
+            request = await self._with_replay(key, request)
+            return await prepare_chain(request, models, self.providers, self.media)
+        except asyncio.CancelledError:
+            task = asyncio.get_running_loop().create_task(admission.release())
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+            raise
+        except BaseException:
+            await admission.release()
+            raise
 
     async def _route(self, calls: Calls, meter: CallMeter, attempt: Attempt[T]) -> Routed[T]:
         try:
@@ -109,61 +189,29 @@ class Pipeline:
             await meter.finish(Usage(), status=e.status, error_code=e.code)
             raise
         except asyncio.CancelledError:
-            meter.abandon(calls.usage_so_far, *self._cut())
+            meter.abandon(calls.usage_so_far, *self.cut())
             raise
         meter.model, meter.attempts, meter.deployment = routed.model, routed.attempts, routed.deployment.name
         return routed
 
-    def _headers(
-        self, request: ChatRequest, routed: Routed[T], chain: list[Prepared], meter: CallMeter
-    ) -> dict[str, str]:
-        headers = {
-            **meter.admission.headers,
-            "x-opentoken-provider": routed.model.provider,
-            "x-opentoken-attempts": str(routed.attempts),
-        }
-        if request.ignored:
-            headers["x-opentoken-ignored-params"] = ",".join(request.ignored)
-        adjusted = next(p.request.adjusted for p in chain if p.model.id == routed.model.id)
-        if adjusted:
-            headers["x-opentoken-adjusted-params"] = ",".join(adjusted)
-            meter.adjusted = tuple(adjusted)
-        return headers
+    def _served(self, request: ChatRequest, routed: Routed[T], chain: list[Prepared], meter: CallMeter) -> Served:
+        upstream = next(p.request for p in chain if p.model.id == routed.model.id)
+        meter.adjusted = tuple(upstream.adjusted)
+        return Served(
+            model=routed.model,
+            attempts=routed.attempts,
+            adjusted=upstream.adjusted,
+            limit_headers=meter.admission.headers,
+            simulated=routed.deployment.simulated,
+            native=upstream.native,
+            notices=self.catalog.notices(request.model),
+        )
 
-    async def _stream(
-        self, request: ChatRequest, routed: Routed[LiveStream], meter: CallMeter, completion_id: str
-    ) -> AsyncIterator[bytes]:
-        live = routed.value
-        writer = ChunkWriter(id=completion_id, created=int(time.time()), model=routed.model.id)
-        try:
-            yield b""  # taken by run(): the generator is started, so closing it unstarted still lands below
-            async for ev in live.events():
-                frames = writer.event(ev)
-                if frames:
-                    meter.mark_first_token()
-                    for frame in frames:
-                        yield frame
-            result = live.folder.result()
-            await self._keep_replay(result)
-            cost = await meter.finish(result.usage)
-            if request.include_usage:
-                yield writer.usage(usage_out(result.usage, cost))
-            yield DONE
-        except GatewayError as e:
-            await meter.finish(live.folder.usage, status=200, error_code=e.code)
-            yield writer.error(e.message, e.type, e.param, e.code)
-        except (asyncio.CancelledError, GeneratorExit):
-            meter.abandon(live.folder.usage, *self._cut())
-            raise
-        finally:
-            live.close()
-            routed.lease.release()
-
-    def _cut(self) -> tuple[int, str]:
+    def cut(self) -> tuple[int, str]:
         """Status and error code of a call cancelled midway: the client left, or the drain deadline passed."""
         return (503, "gateway_shutdown") if self.draining else (499, "client_disconnected")
 
-    async def _with_replay(self, request: ChatRequest) -> ChatRequest:
+    async def _with_replay(self, key: ApiKey, request: ChatRequest) -> ChatRequest:
         """Re-attach stored provider state (thinking blocks, signatures) to assistant turns, by tool-call id."""
         wanted = [m.tool_calls[0].id for m in request.messages if m.role == "assistant" and m.tool_calls]
         if not wanted:
@@ -179,10 +227,28 @@ class Pipeline:
         )
         return replace(request, messages=messages)
 
-    async def _keep_replay(self, result: ChatResult) -> None:
+    async def count_tokens(self, key: ApiKey, request: ChatRequest) -> Counted:
+        """The prompt's input tokens, exact from the provider's counting endpoint (``routing.counting``).
+
+        Admitted as a request (rpm, a concurrency slot) but with no tokens or budget reserved, and settled at
+        zero cost: it costs nothing, so it writes no ledger row."""
+        models = chain_models(request, key, self.catalog)
+        admission = await self.limiter.admit(key, models[0], 0, 0)
+        try:
+            counted = await count_prompt(request, models, self.providers, self.media, self.client, self.router)
+        except BaseException:
+            await admission.release()
+            raise
+        await admission.settle(Decimal(0), 0)
+        return counted
+
+    async def keep_replay(self, key: ApiKey, result: ChatResult) -> None:
+        if result.native is not None:
+            return  # the client holds its own provider state (pass-through)
         items: dict[str, ReplayState] = {}
-        for choice in result.choices:
-            if choice.replay is not None and choice.tool_calls:
-                items[choice.tool_calls[0].id] = choice.replay
+        for candidate in result.candidates:
+            calls = candidate.tool_calls
+            if candidate.replay is not None and calls:
+                items[calls[0].id] = candidate.replay
         if items:
             await self.replay.put(items, self.replay_ttl)

@@ -6,15 +6,20 @@ provider declares (``Provider.key_env_vars``) and ``OPENTOKEN_{PROVIDER}_BASE_UR
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.model import Timeouts
 
 
@@ -40,42 +45,73 @@ class DeploymentConfig(BaseModel):
 
 
 class Settings(BaseSettings):
+    """Every setting of the gateway. Environment variable ``OPENTOKEN_<NAME>`` or key ``<name>`` in the TOML file
+    named by ``OPENTOKEN_CONFIG`` (the environment wins). The README's table is generated from these fields."""
+
     model_config = SettingsConfigDict(env_prefix="OPENTOKEN_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    data_dir: Path = Path("data")
-    database_url: str = ""  # default: sqlite file in data_dir
-    redis_url: str | None = None
-    admin_key: str | None = None
-    catalog_file: Path | None = None
-    log_level: str = "info"
-    proxy_headers: bool = False  # trust X-Forwarded-* (only behind a reverse proxy); off saves an ASGI layer
-    max_body_bytes: int = 32 * 1024 * 1024
-    replay_ttl_seconds: int = 7 * 24 * 3600
-    key_cache_seconds: float = 1.0
-    # remote media fetched by the gateway for providers that cannot fetch URLs themselves
-    media_max_bytes: int = 20 * 1024 * 1024
-    media_timeout_seconds: float = 10.0
-    media_allow_hosts: list[str] = Field(default_factory=list)  # CIDRs / hosts exempt from the SSRF guard
-    # routing and resilience
-    max_attempts: int = 3
-    retry_base_seconds: float = 0.25
-    retry_max_seconds: float = 8.0
-    cooldown_failures: int = 3  # consecutive retryable failures that put a deployment in cooldown
-    cooldown_seconds: float = 30.0
-    deployments: list[DeploymentConfig] = Field(default_factory=list)
-    # timeouts for every model (a catalog entry's own ``timeouts`` table overrides them field by field)
-    connect_timeout_seconds: float = Field(default=_TIMEOUTS.connect, gt=0)
-    first_token_timeout_seconds: float = Field(default=_TIMEOUTS.first_token, gt=0)
-    idle_timeout_seconds: float = Field(default=_TIMEOUTS.idle, gt=0)
-    total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
-    drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
-    sandbox: bool | None = None  # None: use the sandbox for providers without a key
-    # web console (docs/console.md)
-    console_session_hours: float = Field(default=12.0, gt=0)  # a console sign-in lasts this long
-    session_secret: str | None = None  # signs console cookies; set the same value on every replica
-    cookie_secure: bool = False  # mark console cookies Secure even when the gateway itself sees plain HTTP
+    host: str = Field("127.0.0.1", description="interface `serve` listens on")
+    port: int = Field(8000, description="port `serve` listens on")
+    data_dir: Path = Field(Path("data"), description="folder of the default SQLite database")
+    database_url: str = Field(
+        "",
+        description="`sqlite:///path` or `postgresql://...` (keys, ledger, replay state); default: "
+        "`sqlite:///<data_dir>/opentoken.db`, migrated on start",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="`redis://...` for counters, reservations, cooldowns and key-change notices shared by replicas",
+    )
+    admin_key: str | None = Field(None, description="enables the admin API under `/admin/v1` (see docs/admin-api.md)")
+    catalog_file: Path | None = Field(
+        None, description="a TOML file merged over the packaged catalog (same shape as `catalog/models.toml`)"
+    )
+    retired_models: RetiredPolicy = Field(
+        "successor",
+        description="a call to a retired model: `successor` (answered by its successor, said in a header) or "
+        "`refuse` (410 `model_retired` naming the successor); see docs/catalog.md",
+    )
+    catalog_refresh_seconds: float = Field(
+        0.5, gt=0, le=1.0, description="how often the catalog re-reads run-time changes (behind the bus notices)"
+    )
+    log_level: str = Field("info", description="debug, info, warning or error")
+    proxy_headers: bool = Field(False, description="trust `X-Forwarded-*` (only behind a reverse proxy)")
+    max_body_bytes: int = Field(32 * 1024 * 1024, description="largest request body accepted (413 above)")
+    replay_ttl_seconds: int = Field(7 * 24 * 3600, description="how long stored provider state (thinking) is kept")
+    key_cache_seconds: float = Field(1.0, description="how long a key lookup is cached (revocation delay bound)")
+    media_max_bytes: int = Field(20 * 1024 * 1024, description="largest image the gateway fetches for a provider")
+    media_timeout_seconds: float = Field(10.0, description="time limit for fetching one image URL")
+    media_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts / CIDRs exempt from the SSRF guard when fetching image URLs (JSON list)",
+    )
+    max_attempts: int = Field(3, description="upstream attempts per model before falling back")
+    retry_base_seconds: float = Field(0.25, description="first retry backoff (exponential, full jitter)")
+    retry_max_seconds: float = Field(8.0, description="longest retry backoff")
+    cooldown_failures: int = Field(3, description="consecutive retryable failures that put a deployment in cooldown")
+    cooldown_seconds: float = Field(30.0, description="how long a deployment cools down")
+    deployments: list[DeploymentConfig] = Field(
+        default_factory=list, description="extra deployments (JSON list; see docs/reliability.md)"
+    )
+    connect_timeout_seconds: float = Field(
+        _TIMEOUTS.connect, gt=0, description="upstream connect timeout (a catalog entry may override timeouts)"
+    )
+    first_token_timeout_seconds: float = Field(_TIMEOUTS.first_token, gt=0, description="wait for the first token")
+    idle_timeout_seconds: float = Field(_TIMEOUTS.idle, gt=0, description="longest gap between stream events")
+    total_timeout_seconds: float = Field(_TIMEOUTS.total, gt=0, description="longest a request may take in all")
+    drain_seconds: float = Field(30.0, description="on SIGTERM: how long requests and streams in flight may finish")
+    sandbox: bool | None = Field(
+        None, description="`true`: always the built-in sandbox; `false`: never; unset: for providers without a key"
+    )
+    console_session_hours: float = Field(12.0, gt=0, description="how long a web console sign-in lasts")
+    session_secret: str | None = Field(
+        None,
+        description="signs the web console's session cookies; set the same value on every replica (default: "
+        "random per process)",
+    )
+    cookie_secure: bool = Field(
+        False, description="mark console cookies `Secure` even when the gateway sees plain HTTP (behind a TLS proxy)"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -109,6 +145,108 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     settings = Settings(**overrides)
     return settings
+
+
+# ---- what the settings are, where each came from, and what was given but is not a setting ----
+
+Source = Literal["default", "file", "environment", "command line"]
+_SECRET_WORDS = ("_key", "_keys", "secret", "password", "_token")  # names that end so hold a secret
+ALWAYS_KNOWN = ("OPENTOKEN_CONFIG",)  # read before the settings themselves
+
+
+@dataclass(frozen=True, slots=True)
+class SettingValue:
+    name: str
+    variable: str
+    value: str  # secrets masked
+    source: Source
+    description: str
+
+
+def env_name(field: str) -> str:
+    return f"OPENTOKEN_{field.upper()}"
+
+
+def config_file(env: Mapping[str, str] | None = None) -> tuple[Path | None, dict[str, Any]]:
+    """The TOML file named by ``OPENTOKEN_CONFIG`` and its contents (empty when there is none)."""
+    name = env_value("OPENTOKEN_CONFIG", env)
+    if name is None:
+        return None, {}
+    path = Path(name)
+    with path.open("rb") as f:
+        return path, tomllib.load(f)
+
+
+def _masked(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    text = (
+        value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, list) else str(value)
+    )
+    if name.endswith(_SECRET_WORDS):
+        return "(set, hidden)" if text else ""
+    if "://" in text:  # a URL may carry a password: keep scheme, user and host
+        parts = urlsplit(text)
+        if parts.password:
+            netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+            text = parts._replace(netloc=netloc).geturl()
+    return text
+
+
+def explain(
+    settings: Settings, env: Mapping[str, str] | None = None, overrides: Iterable[str] = ()
+) -> list[SettingValue]:
+    """Every setting with its effective value (secrets masked) and where it came from."""
+    source_env = os.environ if env is None else env
+    _, data = config_file(env)
+    given = set(overrides)
+    rows = []
+    for name, field in Settings.model_fields.items():
+        variable = env_name(name)
+        origin: Source = (
+            "command line"
+            if name in given
+            else "environment"
+            if source_env.get(variable)
+            else "file"
+            if name in data
+            else "default"
+        )
+        rows.append(
+            SettingValue(name, variable, _masked(name, getattr(settings, name)), origin, field.description or "")
+        )
+    return rows
+
+
+def unknown_settings(env: Mapping[str, str] | None = None, known: Iterable[str] = ()) -> list[str]:
+    """What was given but is no setting: ``OPENTOKEN_*`` variables and config-file keys (a typo like
+    ``redis_ulr`` would otherwise be silently ignored), each with the closest real name. ``known`` are other
+    variables the gateway reads (provider base URLs)."""
+    source_env = os.environ if env is None else env
+    fields = list(Settings.model_fields)
+    variables = {env_name(f) for f in fields} | set(ALWAYS_KNOWN) | set(known)
+    problems = []
+    for var in sorted(v for v in source_env if v.startswith("OPENTOKEN_") and v not in variables):
+        problems.append(f"unknown environment variable {var}" + _hint(var, sorted(variables)))
+    path, data = config_file(env)
+    for key in sorted(k for k in data if k not in fields):
+        problems.append(f"unknown key {key!r} in {path}" + _hint(key, fields))
+    return problems
+
+
+def _hint(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def settings_table() -> str:
+    """The README's table of settings, generated from the model (a test keeps the README in step)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = _masked(name, default) if default not in (None, "", []) else "unset"
+        lines.append(f"| `{env_name(name)}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(lines)
 
 
 def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:

@@ -1,8 +1,11 @@
 """The sandbox application: both providers on one port, plus control endpoints.
 
-- Anthropic: ``POST /v1/messages`` (query strings such as ``?beta=true`` are ignored)
-- Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``
-- Control: ``/_sandbox/requests``, ``/_sandbox/faults``, ``/_sandbox/cache``, ``/healthz`` (see ``control``)
+- Anthropic: ``POST /v1/messages`` and ``POST /v1/messages/count_tokens`` (query strings such as ``?beta=true``
+  are ignored), ``GET /v1/models``
+- Gemini: ``POST /v1beta/models/{model}:generateContent``, ``:streamGenerateContent?alt=sse``, ``:countTokens``,
+  ``:embedContent`` and ``:batchEmbedContents``; ``GET /v1beta/models``
+- Control: ``/_sandbox/requests``, ``/_sandbox/faults``, ``/_sandbox/cache``, ``/_sandbox/models``,
+  ``/healthz`` (see ``control``)
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from opentoken_sandbox import control
-from opentoken_sandbox.anthropic.handler import messages
+from opentoken_sandbox.anthropic import listing as anthropic_listing
+from opentoken_sandbox.anthropic.handler import count_tokens, messages
 from opentoken_sandbox.config import SandboxConfig
+from opentoken_sandbox.gemini import listing as gemini_listing
 from opentoken_sandbox.gemini.handler import models_action
 from opentoken_sandbox.state import STATE, SandboxState
 
@@ -25,9 +30,13 @@ _MAX_BODY = 40 * 1024 * 1024
 
 def build_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application(client_max_size=_MAX_BODY)
-    app[STATE] = SandboxState.create(config or SandboxConfig())
+    state = app[STATE] = SandboxState.create(config or SandboxConfig())
+    control.reset_model_lists(state)
     app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.router.add_get("/v1/models", anthropic_listing.list_models)
     app.router.add_post("/v1beta/models/{target}", models_action)
+    app.router.add_get("/v1beta/models", gemini_listing.list_models)
     control.add_routes(app)
     return app
 

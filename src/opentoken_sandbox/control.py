@@ -7,6 +7,9 @@
   "provider": "anthropic" | "google" | null}``
 - ``GET /_sandbox/faults``, ``DELETE /_sandbox/faults``: inspect / clear queued faults
 - ``DELETE /_sandbox/cache``: forget prompt-cache prefixes
+- ``GET /_sandbox/models``: the model lists served (``GET /v1/models``, ``GET /v1beta/models``)
+- ``PUT /_sandbox/models``: replace them: ``{"anthropic": [model objects], "google": [model objects]}`` (each
+  list optional, in the provider's own shape); ``DELETE /_sandbox/models``: back to the defaults
 - ``GET /healthz``
 """
 
@@ -15,8 +18,12 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
+from opentoken_sandbox.anthropic.listing import DEFAULT_MODELS as ANTHROPIC_MODELS
 from opentoken_sandbox.faults import PROVIDERS, FaultSyntaxError, fault_from_mapping
-from opentoken_sandbox.state import STATE
+from opentoken_sandbox.gemini.listing import DEFAULT_MODELS as GEMINI_MODELS
+from opentoken_sandbox.state import STATE, SandboxState
+
+_LIST_KEYS = {"anthropic": "id", "google": "name"}  # the field every listed model must have
 
 
 def _json(payload: object, status: int = 200) -> web.Response:
@@ -79,6 +86,34 @@ async def clear_cache(request: web.Request) -> web.Response:
     return _json({"cleared": True})
 
 
+def reset_model_lists(state: SandboxState) -> None:
+    state.model_lists = {"anthropic": [dict(m) for m in ANTHROPIC_MODELS], "google": [dict(m) for m in GEMINI_MODELS]}
+
+
+async def get_models(request: web.Request) -> web.Response:
+    return _json(request.app[STATE].model_lists)
+
+
+async def put_models(request: web.Request) -> web.Response:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        return _json({"error": "body must be JSON"}, 400)
+    if not isinstance(body, dict) or set(body) - set(_LIST_KEYS):
+        return _json({"error": f"body must be an object with the keys {sorted(_LIST_KEYS)}"}, 400)
+    for provider, models in body.items():
+        key = _LIST_KEYS[provider]
+        if not isinstance(models, list) or not all(isinstance(m, dict) and isinstance(m.get(key), str) for m in models):
+            return _json({"error": f"{provider}: a list of objects, each with a string {key!r}"}, 400)
+    request.app[STATE].model_lists.update(body)
+    return _json(request.app[STATE].model_lists)
+
+
+async def reset_models(request: web.Request) -> web.Response:
+    reset_model_lists(request.app[STATE])
+    return _json(request.app[STATE].model_lists)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health)
     app.router.add_get("/_sandbox/requests", list_requests)
@@ -87,3 +122,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_sandbox/faults", list_faults)
     app.router.add_delete("/_sandbox/faults", clear_faults)
     app.router.add_delete("/_sandbox/cache", clear_cache)
+    app.router.add_get("/_sandbox/models", get_models)
+    app.router.add_put("/_sandbox/models", put_models)
+    app.router.add_delete("/_sandbox/models", reset_models)

@@ -73,7 +73,11 @@ class PrefixCache:
         return out
 
     def breakpoints(self, segments: list[Segment], min_tokens: int) -> CacheUsage:
-        """Anthropic: read the longest cached breakpoint prefix, write the last breakpoint if new."""
+        """Anthropic: read the longest cached breakpoint prefix, write the rest up to the last breakpoint.
+
+        Tokens written are split by TTL: those between two breakpoints go to the TTL of the later one (a
+        1-hour breakpoint followed by a 5-minute one writes its prefix for an hour and the rest for 5 minutes).
+        """
         points = [(key, total, seg) for key, total, seg in self._prefixes(segments) if seg.breakpoint]
         points = [p for p in points if p[1] >= max(1, min_tokens)]
         if not points:
@@ -83,13 +87,14 @@ class PrefixCache:
             if self._has(key):
                 read = total
                 break
-        _, last_total, last_seg = points[-1]
-        write = 0 if read == last_total else last_total - read
-        for key, _, _ in points:
+        written = {"5m": 0, "1h": 0}
+        done = read
+        for key, total, segment in points:
+            if total > done:
+                written["1h" if segment.ttl == "1h" else "5m"] += total - done
+                done = total
             self._add(key)
-        if last_seg.ttl == "1h":
-            return CacheUsage(read=read, write_1h=write)
-        return CacheUsage(read=read, write_5m=write)
+        return CacheUsage(read=read, write_5m=written["5m"], write_1h=written["1h"])
 
     def implicit(self, segments: list[Segment], min_tokens: int) -> int:
         """Gemini: tokens of the longest previously seen prefix of at least ``min_tokens``."""

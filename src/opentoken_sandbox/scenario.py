@@ -4,8 +4,8 @@ Provider-neutral. Each provider parses its request into a ``Prompt``, calls ``pl
 ``complete``, and renders the ``Completion`` in its own wire format.
 
 Prompt markers (in the last user text): ``[[max_tokens]]``, ``[[refusal]]``, ``[[safety]]``,
-``[[blocked]]``, ``[[stop:XYZ]]``, ``[[json]]``, ``[[redacted_thinking]]`` (``[[fault:...]]`` is read
-by ``faults``).
+``[[blocked]]``, ``[[stop:XYZ]]``, ``[[json]]``, ``[[redacted_thinking]]``, ``[[call:NAME {json}]]`` (call
+the tool NAME with exactly these arguments, and no other tool) (``[[fault:...]]`` is read by ``faults``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from opentoken_sandbox.tokens import count_text, pieces
 
 _MARKERS = re.compile(r"\[\[[^\]]*\]\]")
 _STOP = re.compile(r"\[\[stop:([^\]]+)\]\]")
+_CALL = re.compile(r"\[\[call:([\w.:-]+) (\{[^\]]*\})\]\]")
 _ASK = re.compile(r"\b(call|use)\b")
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _PARALLEL_N = re.compile(r"\b(\d+|" + "|".join(_NUMBERS) + r")\s+(?:parallel|simultaneous|concurrent)")
@@ -61,6 +62,7 @@ class ToolChoice:
 class ToolOutcome:
     name: str
     content: str
+    error: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,10 @@ def _answer(prompt: Prompt) -> str:
     if prompt.output_schema is not None:
         return orjson.dumps(value_for(prompt.output_schema)).decode()
     if prompt.tool_results:
-        quoted = " ".join(f"The {r.name} tool returned: {_quote(r.content, 1000)}." for r in prompt.tool_results)
+        quoted = " ".join(
+            f"The {r.name} tool {'failed with' if r.error else 'returned'}: {_quote(r.content, 1000)}."
+            for r in prompt.tool_results
+        )
         return f"{quoted} That is what the tools reported."
     stop = _STOP.search(prompt.text)
     if stop:
@@ -206,9 +211,15 @@ def _plan_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
     allowed = [t for t in prompt.tools if not choice.names or t.name in choice.names]
     if not allowed:
         return ()
+    forced = _CALL.search(prompt.text)
+    if forced and not prompt.tool_results and any(t.name == forced.group(1) for t in allowed):
+        try:
+            args = orjson.loads(forced.group(2))
+        except orjson.JSONDecodeError:
+            args = {}
+        return (ToolCall(forced.group(1), args if isinstance(args, dict) else {}),)
     lowered = prompt.text.lower()
-    hits = sorted((lowered.find(t.name.lower()), i) for i, t in enumerate(allowed) if t.name.lower() in lowered)
-    mentioned = [allowed[i] for _, i in hits]
+    mentioned = _mentioned(allowed, lowered)
     if choice.mode == "auto" and (prompt.tool_results or not (mentioned or _ASK.search(lowered))):
         return ()
     parallel = _parallel_count(lowered)
@@ -225,6 +236,16 @@ def _plan_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
         args = value_for(tool.schema, variant=i // len(candidates) + i % len(candidates))
         calls.append(ToolCall(tool.name, args if isinstance(args, dict) else {}))
     return tuple(calls)
+
+
+def _mentioned(tools: list[ToolSpec], lowered: str) -> list[ToolSpec]:
+    """Tools named in the text as whole names (``tool_4`` is not mentioned by ``tool_42``), in text order."""
+    hits = []
+    for i, tool in enumerate(tools):
+        match = re.search(r"(?<![\w-])" + re.escape(tool.name.lower()) + r"(?![\w-])", lowered)
+        if match:
+            hits.append((match.start(), i))
+    return [tools[i] for _, i in sorted(hits)]
 
 
 def _parallel_count(lowered: str) -> int:

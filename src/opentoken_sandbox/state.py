@@ -120,6 +120,7 @@ class SandboxState:
     faults: FaultQueue = field(default_factory=FaultQueue)
     anthropic_cache: PrefixCache = field(default_factory=lambda: PrefixCache(10_000))
     gemini_cache: PrefixCache = field(default_factory=lambda: PrefixCache(10_000))
+    model_lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # provider -> model list served
 
     @classmethod
     def create(cls, config: SandboxConfig) -> SandboxState:

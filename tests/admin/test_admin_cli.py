@@ -18,6 +18,7 @@ from opentoken.admin.cli import register_commands
 from opentoken.auth.keys import hash_key
 from opentoken.stores.base import ApiKey, UsageRecord
 from opentoken.stores.factory import open_stores
+from opentoken.stores.sql.migrate import HEAD_REVISION
 
 
 @click.group()
@@ -164,8 +165,6 @@ def test_usage_table_and_json(cli: Invoke, db_url: str) -> None:
 
 
 def test_migrate_reports_the_revision(cli: Invoke) -> None:
-    from opentoken.stores.sql.migrate import HEAD_REVISION
-
     assert f"revision {HEAD_REVISION}" in cli("migrate").stdout
 
 

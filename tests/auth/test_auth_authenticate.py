@@ -11,7 +11,7 @@ import pytest
 from opentoken.auth.authenticate import Authenticator
 from opentoken.auth.keys import hash_key, new_api_key
 from opentoken.core.errors import AuthenticationFailed
-from opentoken.stores.base import ApiKey
+from opentoken.stores.base import ALL_KEYS, ApiKey
 
 
 class CountingStore:
@@ -135,3 +135,12 @@ async def test_expired_key_is_refused() -> None:
 def test_hash_is_what_the_store_is_asked_for() -> None:
     key, secret = new_api_key("t")
     assert hash_key(secret) == key.key_hash
+
+
+async def test_the_all_keys_notice_drops_every_cached_key() -> None:
+    """What the Redis bus sends after a reconnect, when notices may have been lost."""
+    auth, store, _, _, header = setup()
+    await auth.authenticate(header)
+    auth.invalidate(ALL_KEYS)
+    await auth.authenticate(header)
+    assert store.reads == 2

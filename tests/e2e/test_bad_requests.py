@@ -11,7 +11,7 @@ import pytest
 from support.openai_schema import validate
 from support.servers import Gateway
 
-M = "anthropic/claude-sonnet-4-5"
+M = "anthropic/claude-sonnet-4-6"
 U = [{"role": "user", "content": "hi"}]
 PNG = "data:image/png;base64,iVBORw0KGgo="
 

@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 
-MODELS = ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]
+MODELS = ["anthropic/claude-sonnet-4-6", "google/gemini-3-flash"]  # retired ids: tests/e2e/test_catalog_lifecycle.py
 WEATHER = {
     "type": "function",
     "function": {
@@ -97,8 +97,8 @@ def test_stream_with_usage_matches_non_stream(client: openai.OpenAI, model: str)
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert finishes == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
-    assert chunks[-1].usage.prompt_tokens == whole.usage.prompt_tokens  # type: ignore[union-attr]
-    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens  # type: ignore[union-attr]
+    assert chunks[-1].usage.prompt_tokens == whole.usage.prompt_tokens
+    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
     assert all(c.usage is None for c in chunks[:-1])
 
 
@@ -120,8 +120,8 @@ def test_single_tool_call(client: openai.OpenAI, model: str) -> None:
     assert choice.finish_reason == "tool_calls"
     calls = choice.message.tool_calls or []
     assert len(calls) == 1
-    assert calls[0].function.name == "get_weather"  # type: ignore[union-attr]
-    args = json.loads(calls[0].function.arguments)  # type: ignore[union-attr]
+    assert calls[0].function.name == "get_weather"
+    args = json.loads(calls[0].function.arguments)
     assert isinstance(args["city"], str)
     assert calls[0].id
 
@@ -130,11 +130,11 @@ def test_forced_tool_choice(client: openai.OpenAI, model: str) -> None:
     resp = client.chat.completions.create(
         model=model,
         messages=[{"role": "user", "content": "What now?"}],
-        tools=[WEATHER, TIME],  # type: ignore[list-item]
+        tools=[WEATHER, TIME],
         tool_choice={"type": "function", "function": {"name": "get_time"}},
     )
     calls = resp.choices[0].message.tool_calls or []
-    assert [c.function.name for c in calls] == ["get_time"]  # type: ignore[union-attr]
+    assert [c.function.name for c in calls] == ["get_time"]
 
 
 def test_three_parallel_tool_calls(client: openai.OpenAI, model: str) -> None:
@@ -148,7 +148,7 @@ def test_three_parallel_tool_calls(client: openai.OpenAI, model: str) -> None:
     assert len({c.id for c in calls}) == 3
     assert resp.choices[0].message.content is None or isinstance(resp.choices[0].message.content, str)
     for c in calls:
-        assert "city" in json.loads(c.function.arguments)  # type: ignore[union-attr]
+        assert "city" in json.loads(c.function.arguments)
 
 
 def test_three_parallel_tool_calls_streamed(client: openai.OpenAI, model: str) -> None:
@@ -177,7 +177,7 @@ def test_three_parallel_tool_calls_streamed(client: openai.OpenAI, model: str) -
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
-@pytest.mark.parametrize("effort", [None, "low"])
+@pytest.mark.parametrize("effort", [None, "high"])  # adaptive thinking may skip a low-effort turn
 def test_tool_loop(client: openai.OpenAI, model: str, effort: str | None) -> None:
     """Three turns: the model calls two tools, gets the results, answers; reasoning on keeps working."""
     extra: dict[str, Any] = {"reasoning_effort": effort} if effort else {}
@@ -185,12 +185,12 @@ def test_tool_loop(client: openai.OpenAI, model: str, effort: str | None) -> Non
     tools: Any = [WEATHER, TIME]
     first = client.chat.completions.create(model=model, messages=messages, tools=tools, **extra)
     calls = first.choices[0].message.tool_calls or []
-    assert {c.function.name for c in calls} == {"get_weather", "get_time"}  # type: ignore[union-attr]
+    assert {c.function.name for c in calls} == {"get_weather", "get_time"}
     if effort:
         assert (first.choices[0].message.model_extra or {}).get("reasoning_content")
     messages.append(first.choices[0].message.model_dump(exclude_none=True, exclude={"reasoning_content"}))
     for c in calls:
-        messages.append({"role": "tool", "tool_call_id": c.id, "content": f"result of {c.function.name}: 3C"})  # type: ignore[union-attr]
+        messages.append({"role": "tool", "tool_call_id": c.id, "content": f"result of {c.function.name}: 3C"})
     second = client.chat.completions.create(model=model, messages=messages, tools=tools, **extra)
     text = second.choices[0].message.content or ""
     assert "result of get_weather: 3C" in text and "result of get_time: 3C" in text

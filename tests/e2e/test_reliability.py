@@ -26,7 +26,7 @@ import pytest
 from support.reliability import USER, Ledger, Sandbox, complete, failing, sdk, stream
 from support.servers import Gateway, free_port, gateway_env, gateway_process, sandbox_process
 
-SONNET = "anthropic/claude-sonnet-4-5"
+SONNET = "anthropic/claude-sonnet-4-6"
 FLASH = "google/gemini-3-flash"
 EXTRA_MODELS = """
 [[model]]
@@ -42,7 +42,7 @@ upstream_model = "claude-sonnet-4-5"
 context_window = 200000
 max_output_tokens = 8192
 prices = { input = "3", output = "15" }
-fallbacks = ["anthropic/claude-sonnet-4-5"]
+fallbacks = ["anthropic/claude-sonnet-4-5"]  # retired: the fallback is answered by its successor
 
 [[model]]
 id = "anthropic/rel-ttft"
@@ -308,8 +308,8 @@ def test_refused_connections_exhaust_the_attempts(client: openai.OpenAI, ledger:
 
 def test_catalog_fallback_answers(client: openai.OpenAI, fast: Sandbox, ledger: Ledger) -> None:
     rid, resp = complete(client, model="anthropic/rel-with-fallback", messages=USER)
-    assert resp.model == SONNET
-    assert [r["model"] for r in fast.requests()] == ["claude-sonnet-4-5"]
+    assert resp.model == SONNET  # the catalog fallback names the retired Sonnet 4.5, whose successor answers
+    assert [r["model"] for r in fast.requests()] == ["claude-sonnet-4-6"]
     row = ledger.one(rid)
     assert (row["model"], row["attempts"], row["status"]) == (SONNET, 4, 200)
 

@@ -40,7 +40,7 @@ class Streamer(threading.Thread):
     def run(self) -> None:
         try:
             chunks = self.client.chat.completions.create(
-                model="anthropic/claude-sonnet-4-5", messages=STORY, stream=True, max_tokens=self.max_tokens
+                model="anthropic/claude-sonnet-4-6", messages=STORY, stream=True, max_tokens=self.max_tokens
             )
             for chunk in chunks:
                 self.started.set()

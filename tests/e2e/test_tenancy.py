@@ -74,7 +74,7 @@ def test_stream_usage_chunk_carries_cost(gateway: Gateway) -> None:
             stream_options={"include_usage": True},
         )
     )
-    extra = chunks[-1].usage.model_extra or {}  # type: ignore[union-attr]
+    extra = chunks[-1].usage.model_extra or {}
     assert Decimal(str(extra["cost"])) == sum(Decimal(str(v)) for v in extra["cost_details"].values()) > 0
 
 
@@ -116,7 +116,7 @@ def test_rate_limit_headers_and_429(gateway: Gateway) -> None:
 def test_budget_holds_under_200_concurrent_requests(gateway: Gateway, sandbox: httpx.Client) -> None:
     messages = [{"role": "user", "content": "hi"}]
     probe_id, probe_key = new_key(gateway)
-    sdk(gateway, probe_key).chat.completions.create(model=HAIKU, messages=messages, max_tokens=20)  # type: ignore[arg-type]
+    sdk(gateway, probe_key).chat.completions.create(model=HAIKU, messages=messages, max_tokens=20)
     one = Decimal(ledger(gateway, probe_id)[0]["cost"])
     budget = (one * 50).quantize(Decimal("0.000000001"))
     key_id, key = new_key(gateway, budget_usd=str(budget))
@@ -125,7 +125,7 @@ def test_budget_holds_under_200_concurrent_requests(gateway: Gateway, sandbox: h
 
     def call(_: int) -> str:
         try:
-            client.chat.completions.create(model=HAIKU, messages=messages, max_tokens=20)  # type: ignore[arg-type]
+            client.chat.completions.create(model=HAIKU, messages=messages, max_tokens=20)
             return "ok"
         except openai.RateLimitError as e:
             assert e.body["code"] == "insufficient_quota"  # type: ignore[index]

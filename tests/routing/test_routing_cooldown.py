@@ -33,7 +33,7 @@ async def make(request: pytest.FixtureRequest) -> AsyncIterator[object]:
         await cd.close()
 
 
-async def test_consecutive_failures_start_a_cooldown_that_ends(make) -> None:  # type: ignore[no-untyped-def]
+async def test_consecutive_failures_start_a_cooldown_that_ends(make) -> None:
     cd = make(3, 0.3)
     assert await cd.failed("a") is False
     assert await cd.failed("a") is False
@@ -46,7 +46,7 @@ async def test_consecutive_failures_start_a_cooldown_that_ends(make) -> None:  #
     assert not (await cd.health(["a", "b"])).cooling
 
 
-async def test_success_resets_the_count(make) -> None:  # type: ignore[no-untyped-def]
+async def test_success_resets_the_count(make) -> None:
     cd = make(2, 5.0)
     await cd.failed("a")
     cd.succeeded("a")

@@ -14,10 +14,11 @@ from opentoken.providers.registry import all_providers
 from opentoken.routing.pool import DeploymentPool
 from opentoken.settings import DeploymentConfig, Settings
 from opentoken.upstream.client import Deployment
+from support.catalog import entry
 
 CATALOG = load_catalog()
 PROVIDERS = all_providers()
-SONNET = CATALOG.resolve("anthropic/claude-sonnet-4-5")
+SONNET = entry(CATALOG, "anthropic/claude-sonnet-4-5")
 HAIKU = CATALOG.resolve("anthropic/claude-haiku-4-5")
 FLASH = CATALOG.resolve("google/gemini-3-flash")
 
@@ -56,7 +57,7 @@ def test_bad_configuration_is_refused_at_start(configs: list[DeploymentConfig], 
         configured_deployments(configs, PROVIDERS, {"K": "v"})
 
 
-def test_settings_read_deployments_from_env_json_and_config_toml(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_settings_read_deployments_from_env_json_and_config_toml(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("OPENTOKEN_DEPLOYMENTS", '[{"provider": "anthropic", "weight": 2, "models": ["anthropic/*"]}]')
     assert Settings().deployments[0].weight == 2
     monkeypatch.delenv("OPENTOKEN_DEPLOYMENTS")

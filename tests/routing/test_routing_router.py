@@ -27,9 +27,10 @@ from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
 from opentoken.upstream.client import Deployment
+from support.catalog import entry
 
 CATALOG = load_catalog()
-SONNET = CATALOG.resolve("anthropic/claude-sonnet-4-5")
+SONNET = entry(CATALOG, "anthropic/claude-sonnet-4-5")
 HAIKU = CATALOG.resolve("anthropic/claude-haiku-4-5")
 FLASH = CATALOG.resolve("google/gemini-3-flash")
 PROVIDERS = all_providers()

@@ -8,12 +8,14 @@ import pytest
 
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import UpstreamConnectionError, UpstreamOverloaded, UpstreamTimeout
-from opentoken.core.result import TextDelta, UsageUpdate
+from opentoken.core.result import BlockDelta, UsageUpdate
 from opentoken.providers.base import SSEEvent
 from opentoken.providers.registry import all_providers
 from opentoken.routing.stream import LiveStream
+from support.catalog import entry
+from support.views import view
 
-MODEL = load_catalog().resolve("anthropic/claude-sonnet-4-5")
+MODEL = entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 START = SSEEvent(
     event="message_start",
     data='{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",'
@@ -66,10 +68,10 @@ async def test_prime_stops_at_the_first_content_event_and_replays_it() -> None:
     assert call.read == 4
     assert stream.folder.usage.input_tokens == 12
     events = [ev async for ev in stream.events()]
-    texts = [ev.text for ev in events if isinstance(ev, TextDelta)]
+    texts = [ev.text for ev in events if isinstance(ev, BlockDelta)]
     assert texts == ["Hello", "Hello"]
     assert any(isinstance(ev, UsageUpdate) for ev in events)
-    assert stream.folder.usage.output_tokens == 7 and stream.folder.result().choices[0].content == "HelloHello"
+    assert stream.folder.usage.output_tokens == 7 and view(stream.folder.result()).choices[0].content == "HelloHello"
 
 
 async def test_error_event_before_content_raises_from_prime() -> None:

@@ -85,12 +85,16 @@ def fold_anthropic(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 block["signature"] = delta["signature"]
             elif delta["type"] == "input_json_delta":
                 partial[data["index"]] = partial.get(data["index"], "") + delta["partial_json"]
+            elif delta["type"] == "citations_delta":
+                block.setdefault("citations", []).append(delta["citation"])
         elif kind == "content_block_stop" and data["index"] in partial:
             raw = partial.pop(data["index"])
             message["content"][data["index"]]["input"] = json.loads(raw) if raw else {}
         elif kind == "message_delta":
             message.update(data["delta"])
             message["usage"].update(data["usage"])
+            if "context_management" in data:
+                message["context_management"] = data["context_management"]
     return message
 
 

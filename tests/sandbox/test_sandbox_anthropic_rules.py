@@ -224,7 +224,10 @@ ACCEPTED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         "thinking with temperature 1 and top_p 0.95",
         with_(thinking=THINKING, max_tokens=4096, temperature=1, top_p=0.95),
     ),
-    ("adaptive thinking", with_(thinking={"type": "adaptive"}, output_config={"effort": "high"})),
+    (
+        "adaptive thinking",
+        with_(model="claude-sonnet-4-6", thinking={"type": "adaptive"}, output_config={"effort": "high"}),
+    ),
     (
         "system blocks with cache_control",
         with_(system=[{"type": "text", "text": "Be terse.", "cache_control": {"type": "ephemeral"}}]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import jsonschema
 import pytest
@@ -132,7 +133,7 @@ JSON_SCHEMAS = [
 
 @pytest.mark.parametrize("schema", JSON_SCHEMAS)
 @pytest.mark.parametrize("variant", [0, 1, 2])
-def test_generated_values_validate_against_json_schema(schema: dict, variant: int) -> None:
+def test_generated_values_validate_against_json_schema(schema: dict[str, Any], variant: int) -> None:
     value = value_for(schema, variant=variant)
     jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(value)
 

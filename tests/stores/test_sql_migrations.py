@@ -44,6 +44,8 @@ async def test_fresh_database_migrates_to_head_matching_metadata(sql_url: str) -
                 "usage_monthly_keys",
                 "console_sessions",
                 "replay_state",
+                "catalog_models",
+                "catalog_prices",
                 VERSION_TABLE,
             }
     finally:

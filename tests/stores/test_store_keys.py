@@ -14,7 +14,7 @@ from opentoken.stores.factory import Stores
 T0 = datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 
 
-def full_key(name: str = "full", created_at: datetime = T0):  # type: ignore[no-untyped-def]
+def full_key(name: str = "full", created_at: datetime = T0):
     return new_api_key(
         name,
         owner="team-a",
@@ -70,7 +70,7 @@ async def test_duplicate_id_or_hash_is_refused(stores: Stores) -> None:
     assert [k.id for k in await stores.keys.list()] == [key.id]
 
 
-def _fields(key):  # type: ignore[no-untyped-def]
+def _fields(key):
     return {name: getattr(key, name) for name in key.__slots__}
 
 

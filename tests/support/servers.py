@@ -34,7 +34,10 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
 
 
 def opentoken(*args: str, env: Mapping[str, str], **kw: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "opentoken", *args], env=dict(env), **kw)  # type: ignore[call-overload]
+    proc: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
+        [sys.executable, "-m", "opentoken", *args], env=dict(env), **kw
+    )
+    return proc
 
 
 def run_cli(*args: str, env: Mapping[str, str]) -> str:

@@ -17,6 +17,7 @@ from opentoken.core.errors import UpstreamConnectionError, UpstreamOverloaded, U
 from opentoken.providers.base import UpstreamRequest
 from opentoken.providers.registry import all_providers
 from opentoken.upstream.client import Deployment, UpstreamClient
+from support.catalog import entry
 
 PROVIDER = all_providers()["anthropic"]
 REQUEST = UpstreamRequest(path="/v1/messages", body=b"{}", headers={"content-type": "application/json"}, stream=True)
@@ -156,6 +157,6 @@ def test_catalog_timeouts_override_the_global_ones_field_by_field(tmp_path: Path
     )
     catalog = load_catalog(extra, Timeouts(connect=1, first_token=30, idle=20, total=90))
     assert catalog.resolve("anthropic/fast-one").timeouts == Timeouts(connect=1, first_token=2.5, idle=20, total=90)
-    assert catalog.resolve("anthropic/claude-sonnet-4-5").timeouts == Timeouts(
+    assert entry(catalog, "anthropic/claude-sonnet-4-5").timeouts == Timeouts(
         connect=1, first_token=30, idle=20, total=90
     )

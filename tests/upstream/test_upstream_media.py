@@ -47,7 +47,7 @@ def test_sniffing() -> None:
 
 
 @pytest.fixture
-async def media_server(unused_tcp_port: int):  # type: ignore[no-untyped-def]
+async def media_server(unused_tcp_port: int):
     async def image(request: web.Request) -> web.Response:
         return web.Response(body=PNG, content_type="application/octet-stream")
 
@@ -72,13 +72,13 @@ async def media_server(unused_tcp_port: int):  # type: ignore[no-untyped-def]
 async def test_loopback_is_refused_unless_allow_listed(media_server: str) -> None:
     guarded = MediaFetcher(max_bytes=1000, timeout=5)
     with pytest.raises(InvalidRequest) as err:
-        await guarded.fetch(media_server + "/img", "p")
-    assert err.value.param == "p" and "non-public" in err.value.message
+        await guarded.fetch(media_server + "/img", ("p",))
+    assert err.value.loc == ("p",) and "non-public" in err.value.message
     await guarded.close()
     allowed = MediaFetcher(max_bytes=1000, timeout=5, allow=["127.0.0.1"])
-    assert await allowed.fetch(media_server + "/img", "p") == ("image/png", PNG)
+    assert await allowed.fetch(media_server + "/img", ("p",)) == ("image/png", PNG)
     with pytest.raises(InvalidRequest, match="larger than"):
-        await allowed.fetch(media_server + "/big", "p")
+        await allowed.fetch(media_server + "/big", ("p",))
     with pytest.raises(InvalidRequest, match="non-public"):
-        await allowed.fetch(media_server + "/redirect", "p")
+        await allowed.fetch(media_server + "/redirect", ("p",))
     await allowed.close()

@@ -14,8 +14,10 @@ from support.browser import DESKTOP, chromium
 from support.servers import Gateway
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's sync API holds an event loop while it runs, which the
+    asyncio tests that come after must not find."""
     with chromium() as b:
         yield b
 

@@ -16,7 +16,7 @@ from support.browser import axe_violations, english_left, screenshot, sign_in
 from support.servers import Gateway
 from web.conftest import admin, create_key
 
-MODEL = "anthropic/claude-sonnet-4-5"
+MODEL = "anthropic/claude-sonnet-4-6"
 
 
 def _rows(page: Page) -> list[str]:
@@ -34,8 +34,8 @@ def test_models_page_shows_the_api_catalog_and_keeps_its_view_in_the_url(
     assert page.url == gateway.url + "/models"
     shown = {}
     for row in page.locator("#models tbody tr").all():
-        prices = tuple(row.locator(f".price-{k} data").get_attribute("value") for k in ("input", "output"))
-        shown[row.get_attribute("data-model")] = prices
+        cells = tuple(row.locator(f".price-{k} data").get_attribute("value") for k in ("input", "output"))
+        shown[row.get_attribute("data-model")] = cells
     assert shown == expected
 
     page.check("input[name=provider][value=google]")

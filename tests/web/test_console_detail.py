@@ -16,7 +16,7 @@ def test_request_detail_shows_deployments_and_ignored_parameters(gateway: Gatewa
         gateway.v1 + "/chat/completions",
         headers={"authorization": f"Bearer {key['key']}"},
         json={
-            "model": "anthropic/claude-sonnet-4-5",
+            "model": "anthropic/claude-sonnet-4-6",
             "messages": [{"role": "user", "content": "hi"}],
             "max_tokens": 8,
             "some_future_field": 1,

@@ -15,7 +15,7 @@ import pytest
 from support.servers import Gateway, gateway_env, gateway_process
 from web.conftest import create_key
 
-MODEL = "anthropic/claude-sonnet-4-5"
+MODEL = "anthropic/claude-sonnet-4-6"
 
 
 def _login(base: str, secret: str) -> httpx.Client:
@@ -37,7 +37,7 @@ def _login(base: str, secret: str) -> httpx.Client:
 
 
 def _session_cookie(client: httpx.Client) -> str:
-    return next(h for h in client.set_cookie_header if h.startswith("ot_session="))  # type: ignore[attr-defined]
+    return str(next(h for h in client.set_cookie_header if h.startswith("ot_session=")))  # type: ignore[attr-defined]
 
 
 def _csrf(page: str) -> str:

@@ -1,9 +1,10 @@
-"""Admin commands: ``opentoken keys create|list|show|update|revoke|rotate``, ``opentoken usage`` and
-``opentoken migrate``.
+"""Admin commands: ``opentoken keys create|list|show|update|revoke|rotate``, ``opentoken usage``,
+``opentoken migrate`` (and ``opentoken catalog ...``, from ``admin.catalog_cli``).
 
 They work directly on the database (``OPENTOKEN_DATABASE_URL``, or ``obj["database_url"]`` on the click
-context). A running gateway sees key changes made here within its key-cache lifetime (about one second), on
-every replica, because it re-reads keys from the same database.
+context). Key changes are published on the Redis bus when ``OPENTOKEN_REDIS_URL`` is set, so every replica
+drops the key at once; in any case a running gateway sees them within its key-cache lifetime (one second),
+because it re-reads keys from the same database. The catalog commands are in ``admin.catalog_cli``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
-import msgspec
 from sqlalchemy.engine import make_url
 
+from opentoken.admin.catalog_cli import catalog_group
+from opentoken.admin.cli_env import cli_message as _cli_message
+from opentoken.admin.cli_env import convert as _convert
+from opentoken.admin.cli_env import database_url, notices
 from opentoken.admin.schema import (
     GROUPS,
     KeyCreate,
@@ -28,7 +32,6 @@ from opentoken.admin.schema import (
     key_out,
     time_param,
     usage_out,
-    validation_param,
 )
 from opentoken.admin.service import AdminServices
 from opentoken.admin.text import key_text, keys_table, usage_table
@@ -41,21 +44,12 @@ T = TypeVar("T")
 PERIODS = ("none", "daily", "weekly", "monthly")
 
 
-def database_url() -> str:
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_root().obj if ctx is not None else None
-    if isinstance(obj, dict) and obj.get("database_url"):
-        return str(obj["database_url"])
-    from opentoken.settings import load_settings
-
-    return load_settings().resolved_database_url()
-
-
 def _run(action: Callable[[AdminServices], Awaitable[T]]) -> T:
     async def main() -> T:
         stores = await open_stores(database_url(), migrate=False)
         try:
-            return await action(AdminServices(keys=stores.keys, ledger=stores.ledger))
+            async with notices() as publish:
+                return await action(AdminServices(keys=stores.keys, ledger=stores.ledger, on_key_changed=publish))
         finally:
             await stores.close()
 
@@ -65,18 +59,6 @@ def _run(action: Callable[[AdminServices], Awaitable[T]]) -> T:
         raise click.ClickException(_cli_message(e)) from e
     except SchemaNotCurrent as e:
         raise click.ClickException(str(e)) from e
-
-
-def _cli_message(err: GatewayError) -> str:
-    return f"{err.message} (option --{err.param.replace('_', '-')})" if err.param else err.message
-
-
-def _convert(data: dict[str, Any], type: type[T]) -> T:
-    try:
-        return msgspec.convert(data, type)
-    except msgspec.ValidationError as e:
-        msg, param = validation_param(e)
-        raise click.BadParameter(msg, param_hint=f"--{param.replace('_', '-')}" if param else None) from e
 
 
 def _metadata(pairs: Sequence[str]) -> dict[str, str]:
@@ -266,7 +248,8 @@ def migrate() -> None:
 
 
 def register_commands(group: click.Group) -> None:
-    """Attach ``keys``, ``usage`` and ``migrate`` to the top-level ``opentoken`` group."""
+    """Attach ``keys``, ``catalog``, ``usage`` and ``migrate`` to the top-level ``opentoken`` group."""
     group.add_command(keys_group)
+    group.add_command(catalog_group)
     group.add_command(usage)
     group.add_command(migrate)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from opentoken.admin.catalog_routes import catalog_routes
 from opentoken.admin.schema import (
     KeyCreate,
     KeyList,
@@ -119,7 +120,9 @@ def admin_routes(services: AdminServices) -> list[BaseRoute]:
         records = await services.recent(_limit(request), _query_str(request, "key_id"))
         return _json(encode(RequestList(data=[request_out(r) for r in records])))
 
+    catalog = [] if services.catalog is None else catalog_routes(PREFIX, services.catalog, guarded)
     return [
+        *catalog,
         Route(f"{PREFIX}/keys", guarded(create_key), methods=["POST"]),
         Route(f"{PREFIX}/keys", guarded(list_keys), methods=["GET"]),
         Route(f"{PREFIX}/keys/{{key_id}}", guarded(get_key), methods=["GET"]),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from opentoken.admin.catalog_service import CatalogAdmin
 from opentoken.admin.schema import KeyCreate, KeyOut, key_out, usd
 from opentoken.auth.keys import generate_key, new_api_key
 from opentoken.core.errors import InvalidRequest, NotFound
@@ -28,6 +29,7 @@ class AdminServices:
     ledger: Ledger
     admin_key: str | None = None  # None or empty: the admin API answers 403 admin_disabled
     on_key_changed: Callable[[str], Awaitable[None]] = _no_listener
+    catalog: CatalogAdmin | None = None  # the catalog's admin (admin/catalog_routes.py, docs/catalog.md)
 
     async def create_key(self, spec: KeyCreate) -> tuple[ApiKey, str]:
         key, secret = new_api_key(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from opentoken.auth.keys import hash_key
 from opentoken.core.errors import AuthenticationFailed
-from opentoken.stores.base import ApiKey, KeyStore
+from opentoken.stores.base import ALL_KEYS, ApiKey, KeyStore
 
 _MAX_ENTRIES = 100_000
 
@@ -36,7 +36,8 @@ class Authenticator:
     async def authenticate(self, authorization: str | None) -> ApiKey:
         if not authorization:
             raise AuthenticationFailed(
-                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", code="missing_api_key"
+                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
+                code="missing_api_key",
             )
         scheme, _, secret = authorization.partition(" ")
         secret = secret.strip()
@@ -82,10 +83,10 @@ class Authenticator:
         return key
 
     def invalidate(self, key_id: str | None = None) -> None:
-        """Forget cached entries for ``key_id`` (or everything)."""
+        """Forget cached entries for ``key_id`` (or everything: None or ``ALL_KEYS``)."""
         self._generation += 1
         self._loading.clear()  # requests from now on read the store afresh
-        if key_id is None:
+        if key_id is None or key_id == ALL_KEYS:
             self._cache.clear()
             return
         stale = [h for h, (_, k) in self._cache.items() if k is None or k.id == key_id]

@@ -1,26 +1,30 @@
-"""Load the catalog from TOML data and look models up by public id."""
+"""Load the catalog from TOML data: the packaged ``models.toml``, then the operator's file over it.
+
+``load_base`` gives the layers the live catalog composes the database entries over (``catalog.compose``);
+``load_catalog`` gives a ``Catalog`` of those files alone.
+"""
 
 from __future__ import annotations
 
-import difflib
 import tomllib
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from opentoken.catalog.compose import BaseCatalog, CatalogError, Source, compose
+from opentoken.catalog.lifecycle import RetiredPolicy
+from opentoken.catalog.lookup import Catalog
 from opentoken.catalog.model import Capabilities, Lifecycle, ModelInfo, ReasoningSpec, Timeouts
-from opentoken.core.errors import ModelNotFound
 from opentoken.core.money import Prices
+from opentoken.stores.catalog import CatalogData
+
+__all__ = ["Catalog", "CatalogError", "load_base", "load_catalog"]
 
 DEFAULT_TIMEOUTS = Timeouts()
-
-
-class CatalogError(ValueError):
-    """The catalog data is malformed (raised at start-up, never on a request)."""
 
 
 def _money(value: Any, where: str) -> Decimal:
@@ -86,6 +90,9 @@ def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeou
                 output=_money(p["output"], f"{mid}.prices.output"),
                 cache_read=_money(p.get("cache_read", 0), f"{mid}.prices.cache_read"),
                 cache_write=_money(p.get("cache_write", 0), f"{mid}.prices.cache_write"),
+                cache_write_1h=_money(p["cache_write_1h"], f"{mid}.prices.cache_write_1h")
+                if "cache_write_1h" in p
+                else None,
             ),
             capabilities=Capabilities(**raw.get("capabilities", {})),
             reasoning=_reasoning(raw.get("reasoning"), defaults, mid),
@@ -105,53 +112,45 @@ def _model(raw: Mapping[str, Any], defaults: Mapping[str, Any], timeouts: Timeou
         raise CatalogError(f"{mid}: missing or malformed field: {e}") from e
 
 
-class Catalog:
-    """An immutable set of models; ``resolve`` is the only lookup the request path uses."""
-
-    def __init__(self, models: list[ModelInfo]) -> None:
-        self._by_id: dict[str, ModelInfo] = {m.id: m for m in models}
-
-    def __iter__(self) -> Iterator[ModelInfo]:
-        return iter(self._by_id.values())
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def get(self, model_id: str) -> ModelInfo | None:
-        return self._by_id.get(model_id)
-
-    def resolve(self, model_id: str, param: str = "model") -> ModelInfo:
-        model = self._by_id.get(model_id)
-        if model is not None:
-            return model
-        close = difflib.get_close_matches(model_id, list(self._by_id), n=3, cutoff=0.4)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ModelNotFound(
-            f"The model `{model_id}` is not registered. Use an id of the form provider/model from "
-            f"GET /v1/models.{hint}",
-            param=param,
-        )
+@dataclass(slots=True)
+class _Loading:
+    models: dict[str, ModelInfo]
+    sources: dict[str, Source]
+    defaults: dict[str, Any]
+    timeouts: Timeouts
 
 
-def _load_doc(
-    data: Mapping[str, Any], base: dict[str, ModelInfo], defaults: dict[str, Any], timeouts: Timeouts = DEFAULT_TIMEOUTS
-) -> None:
-    defaults.update(data.get("defaults", {}))
+def _load_doc(data: Mapping[str, Any], into: _Loading, source: Source) -> None:
+    into.defaults.update(data.get("defaults", {}))
     for raw in data.get("model", []):
-        model = _model(raw, defaults, timeouts)
-        base[model.id] = model
+        model = _model(raw, into.defaults, into.timeouts)
+        into.models[model.id] = model
+        into.sources[model.id] = source
 
 
-def load_catalog(extra: Path | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Catalog:
-    """The packaged catalog, with ``extra`` (an operator TOML file) merged over it by id. ``timeouts`` are the
-    global defaults; a model's own ``timeouts`` table overrides them field by field."""
+def load_base(extra: Path | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> BaseCatalog:
+    """The packaged catalog, with ``extra`` (an operator TOML file) over it: an entry of ``extra`` replaces
+    the packaged entry of the same id. ``timeouts`` are the global defaults; a model's own ``timeouts``
+    table overrides them field by field."""
     text = resources.files("opentoken.catalog").joinpath("models.toml").read_text("utf-8")
-    models: dict[str, ModelInfo] = {}
-    defaults: dict[str, Any] = {}
-    _load_doc(tomllib.loads(text), models, defaults, timeouts)
+    loading = _Loading({}, {}, {}, timeouts)
+    _load_doc(tomllib.loads(text), loading, "packaged")
     if extra is not None:
         try:
-            _load_doc(tomllib.loads(extra.read_text("utf-8")), models, defaults, timeouts)
+            _load_doc(tomllib.loads(extra.read_text("utf-8")), loading, "file")
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise CatalogError(f"cannot read catalog file {extra}: {e}") from e
-    return Catalog(list(models.values()))
+    presets = {
+        name: _reasoning(name, loading.defaults, f"defaults.{name}")
+        for name, value in loading.defaults.items()
+        if isinstance(value, Mapping)
+    }
+    return BaseCatalog(loading.models, loading.sources, presets, timeouts)
+
+
+def load_catalog(
+    extra: Path | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS, retired: RetiredPolicy = "successor"
+) -> Catalog:
+    """A catalog of the packaged data and ``extra`` alone (``catalog.live`` adds the database entries).
+    ``retired`` is what a call to a retired model gets (see ``catalog.lifecycle``)."""
+    return Catalog(compose(load_base(extra, timeouts), CatalogData(), retired))

@@ -1,13 +1,24 @@
-"""Canonical chat request: what every provider adapter translates from.
+"""Canonical chat request: what every ingress parses into and every provider adapter translates from.
 
-The OpenAI wire request (``opentoken.api``) is validated and converted into these frozen types once, at the
-edge. System and developer messages keep their place here; each adapter hoists them as its API requires.
-JSON Schemas (tool parameters, response formats) stay plain JSON objects: they are data, not structure.
+Each wire API the gateway serves (``opentoken.ingress``) validates its request and converts it into these
+frozen types once, at the edge; nothing here belongs to one wire API. System and developer messages keep
+their place; each adapter hoists them as its API requires. JSON Schemas (tool parameters, response formats)
+stay plain JSON objects: they are data, not structure.
+
+Field names are the neutral vocabulary of the gateway: ``UpstreamRequest.adjusted`` and error locations
+(``GatewayError.loc``) name these fields, and each ingress renders them in its own syntax.
+
+Pass-through (``NativeRequest``): when a client speaks a provider's own wire API (the Anthropic Messages API,
+say), its ingress also attaches the request as sent, under the name of that wire API. A provider that
+declares the same API (``Provider.native_api``) sends that body as is (only the model id mapped and its own
+key used) and its reply is relayed to the client event by event (``core.result.NativeFrame``,
+``ChatResult.native``); every other provider of the chain uses the canonical request. The canonical request
+is always complete: limits, routing and metering read only it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 JSONObject = dict[str, Any]
@@ -73,7 +84,8 @@ class Message:
     role: Role
     parts: tuple[Part, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
-    tool_call_id: str | None = None
+    tool_call_id: str | None = None  # role "tool": the call this message answers
+    is_error: bool = False  # role "tool": the tool failed (the parts say how)
     name: str | None = None
     replay: ReplayState | None = None  # filled by the pipeline for assistant turns with stored state
 
@@ -105,26 +117,41 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeRequest:
+    """The client's request in a provider wire API, for providers that speak it (see the module docstring).
+
+    ``api`` names the wire API (an ingress codec's ``name``, e.g. ``"anthropic_messages"``); ``body`` is the
+    JSON body as the client sent it; ``headers`` the client headers that API defines and a pass-through keeps
+    (lower-case names; never credentials).
+    """
+
+    api: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
-    model: str  # the public id, "{provider}/{model}"
+    model: str  # the public id, "{provider}/{model}" (or an alias of one)
     messages: tuple[Message, ...]
     stream: bool = False
-    include_usage: bool = False
-    max_tokens: int | None = None  # max_completion_tokens wins over max_tokens
+    max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     stop: tuple[str, ...] = ()
-    n: int = 1
+    candidate_count: int = 1  # independent replies to generate (providers that cannot: a 400)
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
-    logprobs: bool = False
-    top_logprobs: int | None = None
+    logprobs: bool = False  # token log probabilities of the reply
+    top_logprobs: int | None = None  # and this many alternatives per token
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     reasoning_effort: ReasoningEffort | None = None
-    user: str | None = None
-    ignored: tuple[str, ...] = field(default=())  # request fields accepted but not used (reported)
-    fallback_models: tuple[str, ...] = ()  # per-request fallbacks (``models``), tried in order after ``model``
+    reasoning_budget: int | None = None  # thinking tokens the client allows (wins over the effort's budget)
+    user: str | None = None  # an end-user id the client passes on (providers' abuse monitoring)
+    fallback_models: tuple[str, ...] = ()  # per-request fallbacks, tried in order after ``model``
+    native: NativeRequest | None = None  # the request as sent, for a provider that speaks the client's API

@@ -6,7 +6,8 @@ error maps that turn upstream replies into these classes) and translated exactly
 
     GatewayError                         500 server_error
     ├── InvalidRequest                   400 invalid_request_error
-    │   ├── ModelNotFound                400 model_not_found (unregistered model id: no upstream call)
+    │   ├── ModelNotFound                400 model_not_found (unregistered or disabled model id: no upstream call)
+    │   ├── ModelRetired                 410 model_retired (retired model, refused by the operator's policy)
     │   ├── UnsupportedParameter         400 unsupported_parameter (cannot be honoured for this model)
     │   └── RequestTooLarge              413 request_too_large
     ├── AuthenticationFailed             401 invalid_api_key
@@ -28,11 +29,19 @@ error maps that turn upstream replies into these classes) and translated exactly
         └── UpstreamProtocolError        502 upstream_protocol_error (a reply we could not read)
 
 ``retryable`` tells the router whether another attempt (same or another deployment) may succeed.
+
+Where a request error points into the request, it says so in one of two ways. An ingress codec, which knows
+its own wire syntax, sets ``param`` directly (``messages[2].role``). Everything below the ingress (catalog,
+pipeline, providers, media) sets ``loc``, a neutral path over the canonical request's own field names
+(``("messages", 3, "tool_calls", 1, "arguments")``), and the ingress that parsed the request renders it in
+its syntax (``messages[3].tool_calls[1].function.arguments`` for OpenAI Chat Completions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+Loc = tuple[str | int, ...]  # a neutral location in the canonical request (see the module docstring)
 
 
 class GatewayError(Exception):
@@ -46,6 +55,7 @@ class GatewayError(Exception):
         message: str,
         *,
         param: str | None = None,
+        loc: Loc | None = None,
         code: str | None = None,
         retry_after: float | None = None,
         headers: Mapping[str, str] | None = None,
@@ -53,6 +63,7 @@ class GatewayError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
+        self.loc = loc
         if code is not None:
             self.code = code
         self.retry_after = retry_after
@@ -60,7 +71,8 @@ class GatewayError(Exception):
         self.attempts = 1  # upstream attempts made before this error was final (set by the router)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, param={self.param!r}, code={self.code!r})"
+        where = f"param={self.param!r}" if self.loc is None else f"loc={self.loc!r}"
+        return f"{type(self).__name__}({self.message!r}, {where}, code={self.code!r})"
 
 
 class InvalidRequest(GatewayError):
@@ -71,6 +83,13 @@ class InvalidRequest(GatewayError):
 
 class ModelNotFound(InvalidRequest):
     code = "model_not_found"
+
+
+class ModelRetired(InvalidRequest):
+    """The model is past its retirement date and the gateway refuses it; the message names the successor."""
+
+    status = 410
+    code = "model_retired"
 
 
 class UnsupportedParameter(InvalidRequest):

@@ -4,33 +4,58 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import assert_never
 
-from opentoken.core.chat import ReplayState, ToolCall
+from opentoken.core.chat import ReplayState
 from opentoken.core.result import (
+    Block,
+    BlockDelta,
+    BlockKind,
+    BlockStart,
+    BlockStop,
+    Candidate,
     ChatResult,
-    Choice,
     Finish,
-    FinishReason,
     LogprobsDelta,
-    ReasoningDelta,
+    NativeFrame,
     ReplayUpdate,
+    Stop,
     StreamEvent,
     StreamStart,
-    TextDelta,
+    TextBlock,
+    ThinkingBlock,
     TokenLogprob,
-    ToolCallDelta,
-    ToolCallStart,
+    ToolCallBlock,
     Usage,
     UsageUpdate,
 )
 
 
 @dataclass
-class _ChoiceAcc:
-    text: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    calls: dict[int, list[str]] = field(default_factory=dict)  # index -> [id, name, args...]
-    finish: FinishReason | None = None
+class _BlockAcc:
+    kind: BlockKind
+    id: str = ""
+    name: str = ""
+    redacted: bool = False
+    parts: list[str] = field(default_factory=list)
+
+    def block(self) -> Block:
+        text = "".join(self.parts)
+        match self.kind:
+            case "text":
+                return TextBlock(text)
+            case "thinking":
+                return ThinkingBlock(text, redacted=self.redacted)
+            case "tool_call":
+                return ToolCallBlock(id=self.id, name=self.name, arguments=text if text.strip() else "{}")
+            case _:
+                assert_never(self.kind)
+
+
+@dataclass
+class _CandidateAcc:
+    blocks: dict[int, _BlockAcc] = field(default_factory=dict)
+    stop: Stop | None = None
     replay: ReplayState | None = None
     logprobs: list[TokenLogprob] | None = None
 
@@ -42,56 +67,52 @@ class Folder:
         self.id = ""
         self.upstream_model: str | None = None
         self.usage = Usage()
-        self._choices: dict[int, _ChoiceAcc] = {}
+        self._candidates: dict[int, _CandidateAcc] = {}
 
-    def _acc(self, choice: int) -> _ChoiceAcc:
-        acc = self._choices.get(choice)
+    def _acc(self, candidate: int) -> _CandidateAcc:
+        acc = self._candidates.get(candidate)
         if acc is None:
-            acc = self._choices[choice] = _ChoiceAcc()
+            acc = self._candidates[candidate] = _CandidateAcc()
         return acc
 
     def add(self, ev: StreamEvent) -> None:
         match ev:
             case StreamStart():
                 self.id, self.upstream_model = ev.id, ev.upstream_model
-            case TextDelta():
-                self._acc(ev.choice).text.append(ev.text)
-            case ReasoningDelta():
-                self._acc(ev.choice).reasoning.append(ev.text)
-            case ToolCallStart():
-                self._acc(ev.choice).calls[ev.index] = [ev.id, ev.name]
-            case ToolCallDelta():
-                self._acc(ev.choice).calls[ev.index].append(ev.arguments)
+            case BlockStart():
+                self._acc(ev.candidate).blocks[ev.index] = _BlockAcc(ev.kind, ev.id, ev.name, ev.redacted)
+            case BlockDelta():
+                self._acc(ev.candidate).blocks[ev.index].parts.append(ev.text)
+            case BlockStop() | NativeFrame():
+                pass
             case LogprobsDelta():
-                acc = self._acc(ev.choice)
+                acc = self._acc(ev.candidate)
                 acc.logprobs = [*(acc.logprobs or []), *ev.logprobs]
             case ReplayUpdate():
-                self._acc(ev.choice).replay = ev.replay
+                self._acc(ev.candidate).replay = ev.replay
             case Finish():
-                self._acc(ev.choice).finish = ev.reason
+                self._acc(ev.candidate).stop = ev.stop
             case UsageUpdate():
                 self.usage = ev.usage
+            case _:
+                assert_never(ev)
 
     def result(self) -> ChatResult:
-        choices = []
-        for index in sorted(self._choices) or [0]:
-            acc = self._choices.get(index, _ChoiceAcc())
-            calls = tuple(
-                ToolCall(id=c[0], name=c[1], arguments="".join(c[2:]) or "{}") for _, c in sorted(acc.calls.items())
-            )
-            text = "".join(acc.text)
-            choices.append(
-                Choice(
+        candidates = []
+        for index in sorted(self._candidates) or [0]:
+            acc = self._candidates.get(index, _CandidateAcc())
+            candidates.append(
+                Candidate(
                     index=index,
-                    content=text if text or not (calls or acc.finish == "content_filter") else None,
-                    finish_reason=acc.finish or "stop",
-                    reasoning="".join(acc.reasoning) or None,
-                    tool_calls=calls,
+                    blocks=tuple(b.block() for _, b in sorted(acc.blocks.items())),
+                    stop=acc.stop or Stop("end_turn"),
                     replay=acc.replay,
                     logprobs=tuple(acc.logprobs) if acc.logprobs is not None else None,
                 )
             )
-        return ChatResult(id=self.id, choices=tuple(choices), usage=self.usage, upstream_model=self.upstream_model)
+        return ChatResult(
+            id=self.id, candidates=tuple(candidates), usage=self.usage, upstream_model=self.upstream_model
+        )
 
 
 def fold_events(events: Iterable[StreamEvent]) -> ChatResult:

@@ -35,7 +35,8 @@ class Prices:
     input: Decimal
     output: Decimal
     cache_read: Decimal = Decimal(0)
-    cache_write: Decimal = Decimal(0)
+    cache_write: Decimal = Decimal(0)  # a 5-minute cache write (Anthropic's default), or the only kind
+    cache_write_1h: Decimal | None = None  # a 1-hour cache write; None: priced as ``cache_write``
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +66,19 @@ def cost_of(usage: Usage, prices: Prices) -> Cost:
     return Cost(
         input=quantize(token_cost(usage.input_tokens, prices.input)),
         cache_read=quantize(token_cost(usage.cache_read_tokens, prices.cache_read)),
-        cache_write=quantize(token_cost(usage.cache_write_tokens, prices.cache_write)),
+        cache_write=quantize(_cache_write_cost(usage, prices)),
         output=quantize(token_cost(usage.output_tokens - reasoning, prices.output)),
         reasoning=quantize(token_cost(reasoning, prices.output)),
     )
 
 
+def _cache_write_cost(usage: Usage, prices: Prices) -> Decimal:
+    long = min(usage.cache_write_1h_tokens, usage.cache_write_tokens)
+    long_price = prices.cache_write if prices.cache_write_1h is None else prices.cache_write_1h
+    return token_cost(usage.cache_write_tokens - long, prices.cache_write) + token_cost(long, long_price)
+
+
 def worst_case_cost(prompt_tokens: int, max_output_tokens: int, prices: Prices) -> Decimal:
     """Upper bound used for budget reservations: every prompt token at the highest input-side price."""
-    input_price = max(prices.input, prices.cache_write)
+    input_price = max(prices.input, prices.cache_write, prices.cache_write_1h or Decimal(0))
     return quantize(token_cost(prompt_tokens, input_price) + token_cost(max_output_tokens, prices.output))

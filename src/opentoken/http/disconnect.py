@@ -4,8 +4,8 @@ Once the request body has been read, a watcher waits for the server's ``http.dis
 before ``http.response.start`` the request's task is cancelled, which cancels the upstream call it is
 waiting on (a slow first token, a non-streamed reply). The watcher task is armed ``ARM_AFTER`` seconds
 after the body is read, so the many replies that start sooner never create one; a client that leaves is
-still noticed within a few milliseconds. After the response has
-started, Starlette's ``StreamingResponse`` watches for the disconnect itself (ASGI spec < 2.4).
+still noticed within a few milliseconds. After a streamed response has started, the ingress endpoint watches
+for the disconnect itself (``opentoken.http.endpoint.send_stream``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The outbound error edge: every GatewayError becomes one OpenAI ``ErrorResponse`` with its status."""
+"""The outbound error edge of the routes that are not an ingress (models, key, admin, metrics): every
+GatewayError becomes one OpenAI ``ErrorResponse`` with its status. Ingress routes render their own errors
+through their codec (``opentoken.http.endpoint``)."""
 
 from __future__ import annotations
 
@@ -8,31 +10,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from opentoken.api.response import error_json
-from opentoken.core.errors import (
-    GatewayError,
-    InvalidRequest,
-    NotFound,
-    QuotaExceeded,
-    RateLimited,
-    UpstreamCredentialsRejected,
-    UpstreamRateLimited,
-)
+from opentoken.core.errors import GatewayError, NotFound
+from opentoken.ingress.openai.errors import error_headers, error_json
 
 log = logging.getLogger("opentoken.http")
-_NO_RETRY = (QuotaExceeded, UpstreamCredentialsRejected, InvalidRequest)
-
-
-def error_headers(err: GatewayError) -> dict[str, str]:
-    headers = dict(err.headers)
-    if err.retry_after is not None:
-        headers["retry-after"] = str(max(1, round(err.retry_after)))
-        headers["retry-after-ms"] = str(int(err.retry_after * 1000))
-    if isinstance(err, _NO_RETRY):
-        headers["x-should-retry"] = "false"
-    elif isinstance(err, RateLimited | UpstreamRateLimited) or err.retryable:
-        headers["x-should-retry"] = "true"
-    return headers
 
 
 def error_response(err: GatewayError) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import GatewayError, UpstreamTimeout
@@ -47,7 +47,8 @@ class Calls:
         p = self._by_model[model.id]
         call = await self._client.send(deployment, p.request, model.timeouts, self.deadline)
         raw = await call.read()
-        return p.provider.parse_response(raw, model)
+        result = p.provider.parse_response(raw, model)
+        return replace(result, native=raw) if p.request.native else result
 
     async def stream(self, model: ModelInfo, deployment: Deployment) -> LiveStream:
         p = self._by_model[model.id]
@@ -58,7 +59,7 @@ class Calls:
             async with asyncio.timeout(max(0.0, limit)):
                 call = await self._client.send(deployment, p.request, model.timeouts, self.deadline)
                 call.idle = None  # until the first content event only the first-token timeout applies
-                live = self.live = LiveStream(call, p.provider.stream_decoder(model))
+                live = self.live = LiveStream(call, p.provider.stream_decoder(model), native=p.request.native)
                 await live.prime()
                 call.idle = model.timeouts.idle
         except TimeoutError as e:

@@ -80,6 +80,10 @@ class DeploymentPool:
         """Every deployment: the providers' defaults, then the configured ones."""
         return [*self._defaults.values(), *self._configured]
 
+    def defaults(self) -> list[Deployment]:
+        """Each provider's default deployment (its usual key and base URL, or the sandbox)."""
+        return list(self._defaults.values())
+
     def serving(self, model: ModelInfo) -> list[Deployment]:
         found = [
             d
@@ -91,7 +95,7 @@ class DeploymentPool:
             return found
         default = self._defaults.get(model.provider)
         if default is None:
-            raise ModelNotFound(f"No deployment serves the provider of `{model.id}`.", param="model")
+            raise ModelNotFound(f"No deployment serves the provider of `{model.id}`.", loc=("model",))
         return [default]
 
     def busy(self, deployment: Deployment) -> int:

@@ -1,7 +1,7 @@
 """An upstream stream held back until its first content event, so that failing before it can be retried.
 
-``prime`` decodes upstream events until one the client would see (text, reasoning, a tool call, logprobs or
-a finish) and keeps them; nothing has reached the client yet, so an in-stream error event, a dropped
+``prime`` decodes upstream events until one the client would see (``core.result.is_content``: text, thinking
+text, a tool call, logprobs or the end) and keeps them; nothing has reached the client yet, so an in-stream error event, a dropped
 connection or an early end of the stream raise from ``prime`` and the router may try again elsewhere.
 ``events`` then yields the held events followed by the rest of the stream. ``folder`` sees every event, so
 the usage so far is known whenever the stream stops.
@@ -13,24 +13,15 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from opentoken.core.errors import UpstreamConnectionError, UpstreamProtocolError
 from opentoken.core.fold import Folder
-from opentoken.core.result import (
-    Finish,
-    LogprobsDelta,
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallStart,
-)
+from opentoken.core.result import NativeFrame, StreamEvent, is_content
 from opentoken.providers.base import StreamDecoder
 from opentoken.upstream.client import UpstreamCall
 
-CONTENT = (TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, LogprobsDelta, Finish)
-
 
 class LiveStream:
-    def __init__(self, call: UpstreamCall, decoder: StreamDecoder) -> None:
+    def __init__(self, call: UpstreamCall, decoder: StreamDecoder, native: bool = False) -> None:
         self.folder = Folder()
+        self._native = native  # a pass-through call: each upstream event also goes out as it came
         self._call = call
         self._decoder = decoder
         self._source = self._decode()
@@ -42,7 +33,7 @@ class LiveStream:
         """Read up to the first content event (or the end of the stream), holding back what was read."""
         async for ev in self._source:
             self._held.append(ev)
-            if isinstance(ev, CONTENT):
+            if is_content(ev):
                 break
         else:
             self._ended = True
@@ -58,7 +49,10 @@ class LiveStream:
 
     async def _decode(self) -> AsyncGenerator[StreamEvent, None]:
         async for sse in self._call.events():
-            for ev in self._decoder.feed(sse):
+            decoded = self._decoder.feed(sse)  # an error event raises before its frame is relayed
+            if self._native:
+                yield NativeFrame(sse.data, sse.event)
+            for ev in decoded:
                 self.folder.add(ev)
                 yield ev
         try:

@@ -286,8 +286,27 @@ class ReplayStore(Protocol):
 
 ALL_KEYS = "*"
 CACHE_TTL_SECONDS = 1.0
+# The same bus carries catalog changes: the admin API and the CLI publish ``CATALOG_CHANGED`` after a change
+# to the catalog entries or prices is committed, and every replica reloads its catalog (``catalog.live``;
+# it also reloads at least every 0.5 s, as key caches expire). Key ids never take this form.
+CATALOG_CHANGED = "@catalog"
 
 KeyChanged = Callable[[str], None]
+
+
+def notice_router(on_key: KeyChanged, on_catalog: Callable[[], None]) -> KeyChanged:
+    """One bus callback for both kinds of notice. ``ALL_KEYS`` (sent after a reconnect, when notices may
+    have been lost) goes to both."""
+
+    def route(notice: str) -> None:
+        if notice == CATALOG_CHANGED:
+            on_catalog()
+            return
+        on_key(notice)
+        if notice == ALL_KEYS:
+            on_catalog()
+
+    return route
 
 
 class InvalidationBus(Protocol):

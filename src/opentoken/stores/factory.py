@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore, SessionStore
+from opentoken.stores.catalog import CatalogStore
 from opentoken.stores.counters import Cooldowns, CounterStore
 from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore, MemorySessionStore
 from opentoken.stores.memory.bus import MemoryBus
+from opentoken.stores.memory.catalog import MemoryCatalogStore
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
 from opentoken.stores.memory.counters import MemoryCounters
 from opentoken.stores.redis.bus import RedisBus
@@ -18,6 +20,7 @@ from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.cooldowns import RedisCooldowns
 from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
 from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore, SqlSessionStore
+from opentoken.stores.sql.catalog import SqlCatalogStore
 from opentoken.stores.sql.engine import create_engine, parse_database_url
 from opentoken.stores.sql.migrate import check_current, upgrade
 
@@ -34,6 +37,7 @@ class Stores:
     keys: KeyStore
     ledger: Ledger
     replay: ReplayStore
+    catalog: CatalogStore
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
@@ -43,7 +47,7 @@ class Stores:
 
 
 def memory_stores() -> Stores:
-    return Stores(MemoryKeyStore(), MemoryLedger(), MemoryReplayStore(), backend="memory")
+    return Stores(MemoryKeyStore(), MemoryLedger(), MemoryReplayStore(), MemoryCatalogStore(), backend="memory")
 
 
 async def open_stores(database_url: str, migrate: bool) -> Stores:
@@ -76,6 +80,7 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         SqlKeyStore(engine),
         ledger,
         SqlReplayStore(engine),
+        SqlCatalogStore(engine),
         sessions=SqlSessionStore(engine),
         backend=backend,
         _close=close,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from opentoken.catalog.model import Timeouts
-from opentoken.core.errors import UpstreamConnectionError, UpstreamTimeout
+from opentoken.core.errors import UpstreamConnectionError, UpstreamProtocolError, UpstreamTimeout
 from opentoken.providers.base import Provider, SSEEvent, UpstreamRequest
 from opentoken.upstream.sse import SSEParser
 
@@ -40,6 +40,7 @@ class Deployment:
     api_key: str
     weight: float = 1.0
     models: tuple[str, ...] = ()
+    simulated: bool = False  # the built-in sandbox: its replies are marked as simulated
 
 
 def _remaining(deadline: float) -> float:
@@ -156,6 +157,36 @@ class UpstreamClient:
                 f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
             ) from e
         return UpstreamCall(resp, timeouts, deadline)
+
+    async def fetch(
+        self, deployment: Deployment, request: UpstreamRequest, timeouts: Timeouts, max_bytes: int = 8 << 20
+    ) -> bytes:
+        """GET ``request.path`` and return the whole 2xx body (at most ``max_bytes``), or raise the mapped
+        GatewayError; the whole call is bounded by ``timeouts.total``."""
+        url = deployment.base_url.rstrip("/") + request.path
+        headers = {**request.headers, **deployment.provider.auth_headers(deployment.api_key)}
+        client_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
+        try:
+            async with (
+                asyncio.timeout(timeouts.total),
+                self._session(deployment.base_url).get(url, headers=headers, timeout=client_timeout) as resp,
+            ):
+                body = await resp.content.read(max_bytes + 1)
+                while len(body) <= max_bytes and not resp.content.at_eof():
+                    body += await resp.content.read(max_bytes + 1 - len(body))
+        except TimeoutError as e:
+            raise UpstreamTimeout(
+                f"The provider ({deployment.name}) did not answer within {timeouts.total:g} s."
+            ) from e
+        except aiohttp.ClientError as e:
+            raise UpstreamConnectionError(
+                f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
+            ) from e
+        if resp.status >= 300:
+            raise deployment.provider.parse_error(resp.status, resp.headers, body)
+        if len(body) > max_bytes:
+            raise UpstreamProtocolError(f"The provider ({deployment.name}) sent more than {max_bytes} bytes.")
+        return body
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

@@ -22,7 +22,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from opentoken.core.chat import ChatRequest, ImagePart, Message
-from opentoken.core.errors import InvalidRequest
+from opentoken.core.errors import InvalidRequest, Loc
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -99,50 +99,50 @@ class MediaFetcher:
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
-    def _check_literal(self, url: str, param: str) -> None:
+    def _check_literal(self, url: str, where: Loc) -> None:
         host = urlsplit(url).hostname or ""
         try:
             addr = ipaddress.ip_address(host)
         except ValueError:
             return
         if not self.policy.address_allowed(host, addr):
-            raise InvalidRequest(f"Refusing to fetch media from a non-public address: {host}", param=param)
+            raise InvalidRequest(f"Refusing to fetch media from a non-public address: {host}", loc=where)
 
-    async def fetch(self, url: str, param: str) -> tuple[str, bytes]:
-        """Return (media_type, bytes) of the resource, or raise InvalidRequest naming ``param``."""
+    async def fetch(self, url: str, where: Loc) -> tuple[str, bytes]:
+        """Return (media_type, bytes) of the resource, or raise InvalidRequest naming ``where``."""
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._fetch(url, param)
+                return await self._fetch(url, where)
         except TimeoutError as e:
-            raise InvalidRequest(f"Timed out fetching {url} after {self.timeout:g} s.", param=param) from e
+            raise InvalidRequest(f"Timed out fetching {url} after {self.timeout:g} s.", loc=where) from e
         except (aiohttp.ClientError, OSError) as e:
-            raise InvalidRequest(f"Could not fetch {url}: {e}", param=param) from e
+            raise InvalidRequest(f"Could not fetch {url}: {e}", loc=where) from e
 
-    async def _fetch(self, url: str, param: str) -> tuple[str, bytes]:
+    async def _fetch(self, url: str, where: Loc) -> tuple[str, bytes]:
         for _ in range(4):
             if urlsplit(url).scheme not in ("http", "https"):
-                raise InvalidRequest("Only http(s) media URLs can be fetched.", param=param)
-            self._check_literal(url, param)
+                raise InvalidRequest("Only http(s) media URLs can be fetched.", loc=where)
+            self._check_literal(url, where)
             async with self._client().get(url, allow_redirects=False) as resp:
                 if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
                     continue
                 if resp.status != 200:
-                    raise InvalidRequest(f"Fetching {url} returned HTTP {resp.status}.", param=param)
-                data = await self._read_capped(resp, param)
+                    raise InvalidRequest(f"Fetching {url} returned HTTP {resp.status}.", loc=where)
+                data = await self._read_capped(resp, where)
                 mime = sniff(data) or resp.content_type
                 return mime, data
-        raise InvalidRequest(f"Too many redirects fetching {url}.", param=param)
+        raise InvalidRequest(f"Too many redirects fetching {url}.", loc=where)
 
-    async def _read_capped(self, resp: aiohttp.ClientResponse, param: str) -> bytes:
+    async def _read_capped(self, resp: aiohttp.ClientResponse, where: Loc) -> bytes:
         if resp.content_length is not None and resp.content_length > self.max_bytes:
-            raise InvalidRequest(f"The media is larger than {self.max_bytes} bytes.", param=param)
+            raise InvalidRequest(f"The media is larger than {self.max_bytes} bytes.", loc=where)
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > self.max_bytes:
-                raise InvalidRequest(f"The media is larger than {self.max_bytes} bytes.", param=param)
+                raise InvalidRequest(f"The media is larger than {self.max_bytes} bytes.", loc=where)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -156,15 +156,11 @@ class MediaFetcher:
         ]
         if not jobs:
             return request
-        fetched = await asyncio.gather(
-            *(self.fetch(url, f"messages[{i}].content[{j}].image_url.url") for i, j, url in jobs)
-        )
+        fetched = await asyncio.gather(*(self.fetch(url, ("messages", i, "parts", j, "url")) for i, j, url in jobs))
         messages: list[Any] = list(request.messages)
         for (i, j, _), (mime, data) in zip(jobs, fetched, strict=True):
             if not mime.startswith("image/"):
-                raise InvalidRequest(
-                    f"The URL is not an image ({mime}).", param=f"messages[{i}].content[{j}].image_url.url"
-                )
+                raise InvalidRequest(f"The URL is not an image ({mime}).", loc=("messages", i, "parts", j, "url"))
             msg: Message = messages[i]
             parts = list(msg.parts)
             old = parts[j]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from opentoken.admin.service import AdminServices
-from opentoken.catalog.registry import Catalog
+from opentoken.catalog.lookup import Catalog
 from opentoken.core.errors import GatewayError, NotFound
 from opentoken.pipeline import Pipeline
 from opentoken.stores.base import KeyStore, Ledger

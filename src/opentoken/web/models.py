@@ -1,5 +1,5 @@
 """The public models page: every catalog model with the figures of ``GET /v1/models`` (the same catalog
-object, rendered through the same ``api.models.model_out``), filtered and sorted by URL parameters so that
+object, rendered through the same ``ingress.openai.models.model_out``), filtered and sorted by URL parameters so that
 any view can be shared."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Literal
 
 from starlette.datastructures import QueryParams
 
-from opentoken.api.models import ModelOut, model_out
 from opentoken.catalog.model import ModelInfo
+from opentoken.ingress.openai.models import ModelOut, model_out
 from opentoken.web.i18n import N_
 
 NEW_DAYS = 90  # a model released this recently wears the "new" badge

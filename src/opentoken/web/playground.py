@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError, InvalidRequest
-from opentoken.http.errors import error_response
+from opentoken.http.endpoint import IngressEndpoint, read_body
 from opentoken.web.console import Console
 from opentoken.web.i18n import N_
 from opentoken.web.session import Viewer, csrf_ok
@@ -69,25 +70,39 @@ async def page(console: Console, request: Request, viewer: Viewer) -> Response:
     return console.page(request, "console/playground.html", {"models": models, "efforts": EFFORTS}, viewer=viewer)
 
 
-async def chat(console: Console, request: Request) -> Response:
-    viewer = await console.sessions.viewer(request)
-    if viewer is None or viewer.key is None:
-        return JSONResponse({"error": {"message": "Sign in with an API key first.", "code": "no_session"}}, 401)
-    if not csrf_ok(viewer.csrf, request.headers.get("x-csrf-token")):
-        return JSONResponse({"error": {"message": "Missing or wrong CSRF token.", "code": "csrf"}}, 403)
-    raw = await request.body()
-    try:
-        if len(raw) > MAX_BODY:
-            raise InvalidRequest("The playground request is too large.", param="messages")
+class PlaygroundChat:
+    """``POST /console/playground/chat`` as a plain ASGI app: the session and its CSRF header are checked, the
+    playground's form becomes an OpenAI chat body, and the chat-completions endpoint serves it for the
+    signed-in key exactly as it serves ``POST /v1/chat/completions`` (same parsing, pipeline, metering, SSE)."""
+
+    def __init__(self, console: Console, endpoint: IngressEndpoint[Any]) -> None:
+        self.console = console
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        viewer = await self.console.sessions.viewer(request)
+        if viewer is None or viewer.key is None:
+            await _refuse(send, 401, "Sign in with an API key first.", "no_session")
+            return
+        if not csrf_ok(viewer.csrf, request.headers.get("x-csrf-token")):
+            await _refuse(send, 403, "Missing or wrong CSRF token.", "csrf")
+            return
         try:
-            call = msgspec.json.decode(raw, type=PlaygroundCall)
-        except msgspec.DecodeError as e:
-            raise InvalidRequest(f"Invalid playground request: {e}") from e
-        request_id = request.scope["state"]["request_id"]
-        reply = await console.pipeline.run_for_key(viewer.key, chat_body(call), request_id)
-    except GatewayError as e:
-        return error_response(e)
-    headers = {**reply.headers, "cache-control": "no-store", "x-accel-buffering": "no"}
-    if reply.stream is None:
-        return Response(reply.body, media_type="application/json", headers=headers)
-    return StreamingResponse(reply.stream, media_type="text/event-stream; charset=utf-8", headers=headers)
+            raw = await read_body(receive, request.headers.get("content-length"), MAX_BODY)
+            try:
+                call = msgspec.json.decode(raw, type=PlaygroundCall)
+            except msgspec.DecodeError as e:
+                raise InvalidRequest(f"Invalid playground request: {e}") from e
+            body = chat_body(call)
+        except GatewayError as e:
+            await _refuse(send, e.status, e.message, e.code or "invalid_request")
+            return
+        await self.endpoint.respond(viewer.key, body, scope["state"]["request_id"], receive, send)
+
+
+async def _refuse(send: Send, status: int, message: str, code: str) -> None:
+    body = msgspec.json.encode({"error": {"message": message, "type": "invalid_request_error", "code": code}})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

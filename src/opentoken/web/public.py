@@ -44,9 +44,10 @@ async def models(console: Console, request: Request) -> Response:
 async def model(console: Console, request: Request) -> Response:
     viewer = await console.sessions.viewer(request)
     model_id = f"{request.path_params['provider']}/{unquote(request.path_params['model'])}"
-    found = next((c for c in cards(console.catalog, today()) if c.out.id == model_id), None)
-    if found is None:
+    entry = console.catalog.entry(model_id)  # retired and deprecated entries keep their page
+    if entry is None or not entry.enabled or entry.id != model_id:
         return console.problem(request, 404, i18n.N_("No model has this id."), viewer)
+    (found,) = cards([entry], today())
     successor = found.info.lifecycle.successor
     context = {
         "card": found,

@@ -10,7 +10,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from opentoken.admin.service import AdminServices
-from opentoken.catalog.registry import Catalog
+from opentoken.catalog.lookup import Catalog
+from opentoken.http.endpoint import IngressEndpoint
+from opentoken.ingress.openai_chat.codec import OpenAIChatCodec
 from opentoken.pipeline import Pipeline
 from opentoken.settings import Settings
 from opentoken.stores.base import KeyStore, Ledger, SessionStore
@@ -41,7 +43,9 @@ async def _not_found(console: Console, request: Request) -> Response:
     return console.problem(request, 404, N_("There is nothing here."), viewer)
 
 
-def web_routes(console: Console) -> list[BaseRoute]:
+def web_routes(console: Console, max_body_bytes: int) -> list[BaseRoute]:
+    chat = IngressEndpoint(OpenAIChatCodec(), console.pipeline, max_body_bytes)
+
     def route(path: str, handler: PublicPage, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, _bind(console, handler), methods=list(methods))
 
@@ -63,7 +67,7 @@ def web_routes(console: Console) -> list[BaseRoute]:
         page("/console/requests", requests.request_log),
         page("/console/requests/{request_id}", requests.request_detail),
         page("/console/playground", playground.page),
-        route("/console/playground/chat", playground.chat, ("POST",)),
+        Route("/console/playground/chat", playground.PlaygroundChat(console, chat), methods=["POST"]),
         page("/console/usage", usage.usage_page, operator=True),
         page("/console/usage.csv", usage.usage_csv, operator=True),
         page("/console/keys", keys.key_list, operator=True),
@@ -108,4 +112,4 @@ def console_routes(
         renderer=Renderer(),
         throttle=SignInThrottle(),
     )
-    return web_routes(console)
+    return web_routes(console, settings.max_body_bytes)

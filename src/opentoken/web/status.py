@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from opentoken.routing.pool import STATS_WINDOW_SECONDS
 from opentoken.web.console import Console, today
-from opentoken.web.models import cards, stage
+from opentoken.web.models import stage
 from opentoken.web.session import Viewer
 
 
@@ -59,8 +59,10 @@ async def deployments(console: Console, request: Request, viewer: Viewer) -> Res
 
 
 async def catalog(console: Console, request: Request, viewer: Viewer) -> Response:
+    snapshot = console.catalog.snapshot
     day = today()
-    models = sorted(console.catalog, key=lambda m: m.id)
-    shown = {c.info.id: c for c in cards(models, day)}
-    rows = [(m, shown.get(m.id), stage(m, day)) for m in models]
+    rows = [
+        (m, snapshot.states.get(m.id, "active"), stage(m, day))
+        for m in sorted(snapshot.models.values(), key=lambda m: m.id)
+    ]
     return console.page(request, "console/catalog.html", {"rows": rows}, viewer=viewer)

@@ -2,10 +2,15 @@
 
 ``message_start``, then per block ``content_block_start`` / ``content_block_delta``* /
 ``content_block_stop`` (a ``ping`` follows the first ``content_block_start``), then ``message_delta`` with
-the cumulative usage and ``message_stop``. Each event is ``event: <type>\\ndata: <json>\\n\\n``; like the real
-API, most data lines pad the JSON with spaces before the final brace. Thinking blocks stream
-``thinking_delta``*, one empty ``thinking_delta`` and a ``signature_delta``; tool input streams as
-``input_json_delta`` fragments cut at arbitrary points, the first one empty.
+the cumulative usage (and ``context_management`` when the request asked for it) and ``message_stop``. Each
+event is ``event: <type>\\ndata: <json>\\n\\n``; like the real API, most data lines pad the JSON with spaces
+before the final brace.
+
+Thinking blocks stream ``thinking_delta``*, one empty ``thinking_delta`` and a ``signature_delta`` (with
+``display: "omitted"`` only the ``signature_delta``); tool and server-tool inputs stream as ``input_json_delta``
+fragments cut at arbitrary points, the first one empty; a cited text block starts with ``"citations": []`` and
+gets one ``citations_delta`` per citation after its text; ``web_search_tool_result`` blocks arrive whole in
+their ``content_block_start``.
 """
 
 from __future__ import annotations
@@ -14,8 +19,20 @@ from typing import Any
 
 import orjson
 
+from opentoken_sandbox.anthropic.blocks import (
+    Block,
+    Redacted,
+    SearchResults,
+    ServerToolUse,
+    Text,
+    Thinking,
+    ToolUse,
+    block_json,
+    block_tokens,
+)
 from opentoken_sandbox.anthropic.render import (
     Reply,
+    context_management,
     delta_usage,
     message_head,
     tool_json,
@@ -64,51 +81,62 @@ def stream_frames(reply: Reply, pad: bool = True) -> list[Frame]:
         content=[], stop_reason=None, stop_sequence=None, stop_details=None, usage=usage(reply, output_tokens=1)
     )
     events.add("message_start", {"type": "message_start", "message": message})
-    index = 0
-    if reply.thinking_block is not None:
-        _thinking(events, index, reply)
-        index += 1
-    if reply.completion.text:
-        events.start(index, {"type": "text", "text": ""})
-        for text, tokens in group(reply.completion.text, _TEXT_GROUPS):
-            events.delta(index, {"type": "text_delta", "text": text}, tokens)
-        events.stop(index)
-        index += 1
-    for call, tool_id in zip(reply.completion.calls, reply.tool_ids, strict=True):
-        block = {"type": "tool_use", "id": tool_id, "name": call.name, "input": {}, "caller": {"type": "direct"}}
-        events.start(index, block)
-        arguments = tool_json(call.arguments) if call.arguments else ""
-        for fragment in ["", *split_string(arguments, _JSON_CUTS)]:
-            events.delta(index, {"type": "input_json_delta", "partial_json": fragment}, count_text(fragment))
-        events.stop(index)
-        index += 1
-    if index == 0:
+    for index, block in enumerate(reply.blocks):
+        _block(events, index, block)
+    if not reply.blocks:
         events.ping()
-    events.add(
-        "message_delta",
-        {
-            "type": "message_delta",
-            "delta": {
-                "stop_reason": reply.stop_reason,
-                "stop_sequence": reply.completion.stop_sequence,
-                "stop_details": reply.stop_details,
-            },
-            "usage": delta_usage(reply),
+    final: dict[str, Any] = {
+        "type": "message_delta",
+        "delta": {
+            "stop_reason": reply.stop_reason,
+            "stop_sequence": reply.stop_sequence,
+            "stop_details": reply.stop_details,
         },
-    )
+        "usage": delta_usage(reply),
+    }
+    managed = context_management(reply)
+    if managed is not None:
+        final["context_management"] = managed
+    events.add("message_delta", final)
     events.add("message_stop", {"type": "message_stop"})
     return events.frames
 
 
-def _thinking(events: _Events, index: int, reply: Reply) -> None:
-    block = reply.thinking_block or {}
-    if block.get("type") == "redacted_thinking":
-        events.start(index, block)
+def _block(events: _Events, index: int, block: Block) -> None:
+    if isinstance(block, Thinking):
+        _thinking(events, index, block)
+    elif isinstance(block, Text):
+        _text(events, index, block)
+    elif isinstance(block, ToolUse | ServerToolUse):
+        events.start(index, {**block_json(block), "input": {}})
+        arguments = tool_json(block.input) if block.input else ""
+        for fragment in ["", *split_string(arguments, _JSON_CUTS)]:
+            events.delta(index, {"type": "input_json_delta", "partial_json": fragment}, count_text(fragment))
         events.stop(index)
-        return
+    elif isinstance(block, Redacted | SearchResults):
+        events.start(index, block_json(block))
+        events.stop(index)
+
+
+def _text(events: _Events, index: int, block: Text) -> None:
+    start: dict[str, Any] = {"type": "text", "text": ""}
+    if block.citations:
+        start["citations"] = []
+    events.start(index, start)
+    for text, tokens in group(block.pieces, _TEXT_GROUPS):
+        events.delta(index, {"type": "text_delta", "text": text}, tokens)
+    for found in block.citations:
+        events.delta(index, {"type": "citations_delta", "citation": found})
+    events.stop(index)
+
+
+def _thinking(events: _Events, index: int, block: Thinking) -> None:
     events.start(index, {"type": "thinking", "thinking": "", "signature": ""})
-    for text, tokens in group(reply.completion.thinking, _THINKING_GROUPS):
-        events.delta(index, {"type": "thinking_delta", "thinking": text}, tokens)
-    events.delta(index, {"type": "thinking_delta", "thinking": ""})
-    events.delta(index, {"type": "signature_delta", "signature": block["signature"]})
+    if block.pieces:
+        for text, tokens in group(block.pieces, _THINKING_GROUPS):
+            events.delta(index, {"type": "thinking_delta", "thinking": text}, tokens)
+        events.delta(index, {"type": "thinking_delta", "thinking": ""})
+    events.delta(
+        index, {"type": "signature_delta", "signature": block.signature}, 0 if block.pieces else block_tokens(block)
+    )
     events.stop(index)

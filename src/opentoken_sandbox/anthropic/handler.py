@@ -1,19 +1,23 @@
-"""``POST /v1/messages``: validate, pick a fault, answer as JSON or SSE."""
+"""``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: validate, pick a fault, answer as JSON or SSE."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from opentoken_sandbox.anthropic import validate
-from opentoken_sandbox.anthropic.conversation import check_messages, check_thinking_loop
+from opentoken_sandbox.anthropic import features, validate
+from opentoken_sandbox.anthropic.context import apply_edits
+from opentoken_sandbox.anthropic.conversation import check_messages, check_search_results, check_thinking_loop
 from opentoken_sandbox.anthropic.errors import AnthropicError, for_status, invalid, request_id, stream_error_frame
 from opentoken_sandbox.anthropic.events import stream_frames
-from opentoken_sandbox.anthropic.parse import MessagesCall, parse_call
+from opentoken_sandbox.anthropic.models import ClaudeModel
+from opentoken_sandbox.anthropic.parse import MessagesCall, block_tokens, parse_call
 from opentoken_sandbox.anthropic.render import build_reply, message_body
+from opentoken_sandbox.anthropic.search import plan_search
 from opentoken_sandbox.faults import FaultSpec, FaultSyntaxError
 from opentoken_sandbox.prompt_cache import CacheUsage
 from opentoken_sandbox.scenario import complete, plan_reply
@@ -31,9 +35,8 @@ def _headers(req_id: str) -> dict[str, str]:
     }
 
 
-async def messages(request: web.Request) -> web.StreamResponse:
+async def _read(request: web.Request) -> tuple[Any, LoggedRequest]:
     state = request.app[STATE]
-    req_id = request_id()
     raw = await request.read()
     try:
         body: Any = orjson.loads(raw)
@@ -42,47 +45,102 @@ async def messages(request: web.Request) -> web.StreamResponse:
     model = body.get("model") if isinstance(body, dict) and isinstance(body.get("model"), str) else None
     entry = state.log.record(request, PROVIDER, model, body)
     await wait_first_byte(state.config, None)
+    return body, entry
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    body, entry = await _read(request)
+    req_id = request_id()
     try:
-        response = await _answer(request, state, body, req_id, entry)
+        response = await _answer(request, request.app[STATE], body, req_id, entry)
     except AnthropicError as e:
         response = e.response(req_id)
     entry.status = response.status
     return response
 
 
-def _validated(request: web.Request, state: SandboxState, body: Any) -> MessagesCall:
+async def count_tokens(request: web.Request) -> web.StreamResponse:
+    body, entry = await _read(request)
+    req_id = request_id()
+    try:
+        response = await _count(request, request.app[STATE], body, req_id)
+    except AnthropicError as e:
+        response = e.response(req_id)
+    entry.status = response.status
+    return response
+
+
+def _validated(request: web.Request, state: SandboxState, body: Any, *, counting: bool) -> tuple[MessagesCall, int]:
+    """The call to answer and the prompt's token count before context edits."""
     validate.check_headers(request.headers)
     if not isinstance(body, dict):
         raise invalid("There was an error parsing the body of your request. Expected a JSON object.")
-    validate.check_top_level(body)
-    uses_tools = check_messages(body["messages"])
+    validate.check_top_level(body, counting=counting)
+    model = ClaudeModel(body["model"])
+    uses_tools = check_messages(body["messages"], model)
     validate.check_tools(body, uses_tools)
-    validate.check_thinking(body)
-    validate.check_output_format(body)
-    if validate.thinking_enabled(body):
-        check_thinking_loop(body["messages"], state.signer, state.config.accept_foreign_signatures)
+    features.check_thinking(body, model, counting=counting)
+    features.check_output_config(body, model)
+    features.check_metadata(body)
+    features.check_context_management(body, request.headers)
+    validate.check_cache_controls(body)
+    accept = state.config.accept_foreign_signatures
+    if features.thinking_on(body):
+        required = body["thinking"]["type"] == "enabled"
+        check_thinking_loop(body["messages"], state.signer, accept, required=required)
+    check_search_results(body["messages"], state.signer, accept)
     validate.check_model(body["model"])
-    return parse_call(body)
+    if not counting:
+        features.check_max_tokens(body, model)
+    return _parsed(body)
+
+
+def _parsed(body: dict[str, Any]) -> tuple[MessagesCall, int]:
+    call = parse_call(body)
+    if body.get("context_management") is None:
+        return call, call.input_tokens
+    original = call.input_tokens
+    edited = apply_edits(body, original, block_tokens)
+    if edited.messages is not body["messages"]:
+        call = parse_call(body, edited.messages)
+    return dataclasses.replace(call, applied_edits=edited.applied), original
+
+
+async def _faulted(
+    request: web.Request, state: SandboxState, text: str, stream: bool
+) -> tuple[FaultSpec | None, web.StreamResponse | None]:
+    try:
+        fault = state.select_fault(request, text, PROVIDER)
+    except FaultSyntaxError as e:
+        raise invalid(f"x-sandbox-fault: {e}") from e
+    early = await _early_fault(request, fault, stream) if fault is not None else None
+    return fault, early
+
+
+async def _count(request: web.Request, state: SandboxState, body: Any, req_id: str) -> web.StreamResponse:
+    call, original = _validated(request, state, body, counting=True)
+    _, early = await _faulted(request, state, call.prompt.text, False)
+    if early is not None:
+        return early
+    payload: dict[str, Any] = {"input_tokens": call.input_tokens}
+    if call.context_management:
+        payload["context_management"] = {"original_input_tokens": original}
+    return web.Response(body=orjson.dumps(payload), content_type="application/json", headers=_headers(req_id))
 
 
 async def _answer(
     request: web.Request, state: SandboxState, body: Any, req_id: str, entry: LoggedRequest
 ) -> web.StreamResponse:
-    call = _validated(request, state, body)
+    call, _ = _validated(request, state, body, counting=False)
     entry.stream = call.stream
-    try:
-        fault = state.select_fault(request, call.prompt.text, PROVIDER)
-    except FaultSyntaxError as e:
-        raise invalid(f"x-sandbox-fault: {e}") from e
-    if fault is not None:
-        early = await _early_fault(request, fault, call.stream)
-        if early is not None:
-            return early
+    fault, early = await _faulted(request, state, call.prompt.text, call.stream)
+    if early is not None:
+        return early
     completion = complete(plan_reply(call.prompt), call.max_tokens, call.stop_sequences)
     cache = CacheUsage()
     if call.cached:
         cache = state.anthropic_cache.breakpoints(list(call.segments), state.config.anthropic_cache_min_tokens)
-    reply = build_reply(call, completion, cache, state.signer)
+    reply = build_reply(call, completion, cache, state.signer, plan_search(call, state.signer))
     if call.stream:
         headers = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
         headers.update(_headers(req_id))
@@ -94,7 +152,7 @@ async def _answer(
             fault=fault,
             error_frame=stream_error_frame(fault.status if fault else None, req_id),
         )
-    await wait_generation(state.config, completion.output_tokens)
+    await wait_generation(state.config, reply.output_tokens)
     return web.Response(
         body=orjson.dumps(message_body(reply)), content_type="application/json", headers=_headers(req_id)
     )

@@ -7,18 +7,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentoken_sandbox.anthropic.errors import AnthropicError, invalid
+from opentoken_sandbox.anthropic.models import ClaudeModel
 
 INVALID_KEY = "invalid-key"
-_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 KNOWN_FIELDS = frozenset(
     {
         "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "top_k",
         "stream", "metadata", "tools", "tool_choice", "thinking", "service_tier", "output_config",
         "output_format", "cache_control", "container", "mcp_servers", "context_management", "inference_geo",
+        "diagnostics", "fallbacks", "fallback_credit_token", "speed",
+    }
+)  # fmt: skip
+COUNT_FIELDS = frozenset(
+    {
+        "model", "messages", "system", "tools", "tool_choice", "thinking", "output_config", "output_format",
+        "context_management", "mcp_servers", "cache_control", "speed",
     }
 )  # fmt: skip
 _CUSTOM_TOOL_TYPES = (None, "custom")
+WEB_SEARCH = re.compile(r"^web_search_\d{8}$")
 _CHOICE_TYPES = ("auto", "any", "tool", "none")
 
 
@@ -40,20 +48,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def check_top_level(body: Mapping[str, Any]) -> None:
+def check_top_level(body: Mapping[str, Any], *, counting: bool = False) -> None:
+    """Field names, required fields and their types; ``counting``: the ``count_tokens`` field set."""
+    known = COUNT_FIELDS if counting else KNOWN_FIELDS
     for name in body:
-        if name not in KNOWN_FIELDS:
+        if name not in known:
             raise invalid(f"{name}: Extra inputs are not permitted")
-    for name in ("model", "max_tokens", "messages"):
+    for name in ("model", "messages") if counting else ("model", "max_tokens", "messages"):
         if name not in body:
             raise invalid(f"{name}: Field required")
     if not isinstance(body["model"], str):
         raise invalid("model: Input should be a valid string")
-    max_tokens = body["max_tokens"]
-    if not _is_int(max_tokens):
-        raise invalid("max_tokens: Input should be a valid integer")
-    if max_tokens < 1:
-        raise invalid("max_tokens: Input should be greater than or equal to 1")
+    if not counting:
+        max_tokens = body["max_tokens"]
+        if not _is_int(max_tokens):
+            raise invalid("max_tokens: Input should be a valid integer")
+        if max_tokens < 1:
+            raise invalid("max_tokens: Input should be greater than or equal to 1")
     if not isinstance(body["messages"], list):
         raise invalid("messages: Input should be a valid list")
     if not body["messages"]:
@@ -116,7 +127,8 @@ def check_tools(body: Mapping[str, Any], uses_tool_blocks: bool) -> None:
         if not isinstance(tool, dict):
             raise invalid(f"tools.{i}: Input should be a valid dictionary")
         if tool.get("type") not in _CUSTOM_TOOL_TYPES:
-            continue  # server tools (web_search_..., bash_..., ...) take no input_schema
+            _check_server_tool(i, tool, names)  # server tools (web_search_..., bash_..., ...) take no input_schema
+            continue
         name = tool.get("name")
         if not isinstance(name, str):
             raise invalid(f"tools.{i}.custom.name: Field required")
@@ -133,6 +145,25 @@ def check_tools(body: Mapping[str, Any], uses_tool_blocks: bool) -> None:
     if uses_tool_blocks and not tools:
         raise invalid("Requests which include `tool_use` or `tool_result` blocks must define tools.")
     _check_tool_choice(body.get("tool_choice"), names, bool(tools))
+
+
+def _check_server_tool(i: int, tool: Mapping[str, Any], names: set[str]) -> None:
+    kind = tool.get("type")
+    if not isinstance(kind, str):
+        raise invalid(f"tools.{i}: Input tag found using 'type' does not match any of the expected tags")
+    if WEB_SEARCH.match(kind):
+        if tool.get("name") != "web_search":
+            raise invalid(f"tools.{i}.{kind}.name: Input should be 'web_search'")
+        if tool.get("allowed_domains") and tool.get("blocked_domains"):
+            raise invalid(f"tools.{i}.{kind}: allowed_domains and blocked_domains cannot be used together")
+        uses = tool.get("max_uses")
+        if uses is not None and (not _is_int(uses) or uses < 1):
+            raise invalid(f"tools.{i}.{kind}.max_uses: Input should be greater than 0")
+    name = tool.get("name")
+    if isinstance(name, str):
+        if name in names:
+            raise invalid("tools: Tool names must be unique.")
+        names.add(name)
 
 
 def _check_tool_choice(choice: Any, names: set[str], has_tools: bool) -> None:
@@ -153,68 +184,51 @@ def _check_tool_choice(choice: Any, names: set[str], has_tools: bool) -> None:
             raise invalid(f"tool_choice.tool.name: Tool '{name}' not found in tools")
 
 
-def thinking_enabled(body: Mapping[str, Any]) -> bool:
-    thinking = body.get("thinking")
-    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-
-
-def check_thinking(body: Mapping[str, Any]) -> None:
-    thinking = body.get("thinking")
-    if thinking is None:
-        return
-    kind = thinking.get("type") if isinstance(thinking, dict) else None
-    if kind not in ("enabled", "disabled", "adaptive"):
-        raise invalid(
-            "thinking: Input tag found using 'type' does not match any of the expected tags: "
-            "'enabled', 'disabled', 'adaptive'"
-        )
-    if kind == "enabled":
-        budget = thinking.get("budget_tokens")
-        if budget is None:
-            raise invalid("thinking.enabled.budget_tokens: Field required")
-        if not _is_int(budget):
-            raise invalid("thinking.enabled.budget_tokens: Input should be a valid integer")
-        if budget < 1024:
-            raise invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
-        if body["max_tokens"] <= budget:
-            raise invalid(
-                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
-                f"at {_DOCS}#max-tokens-and-context-window-size"
-            )
-    if kind == "disabled":
-        return
-    _check_thinking_compatibility(body)
-
-
-def _check_thinking_compatibility(body: Mapping[str, Any]) -> None:
-    compat = f"Please consult our documentation at {_DOCS}#feature-compatibility"
-    temperature = body.get("temperature")
-    if temperature is not None and temperature != 1:
-        raise invalid(f"`temperature` may only be set to 1 when thinking is enabled. {compat}")
-    top_p = body.get("top_p")
-    if top_p is not None and not 0.95 <= top_p <= 1:
-        raise invalid(f"`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. {compat}")
-    if body.get("top_k") is not None:
-        raise invalid(f"`top_k` must be unset when thinking is enabled. {compat}")
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
-        raise invalid("Thinking may not be enabled when tool_choice forces tool use.")
-
-
-def check_output_format(body: Mapping[str, Any]) -> None:
-    config = body.get("output_config")
-    if config is not None and not isinstance(config, dict):
-        raise invalid("output_config: Input should be a valid dictionary")
-    formats = (("output_config.format", (config or {}).get("format")), ("output_format", body.get("output_format")))
-    for where, fmt in formats:
-        if fmt is None:
-            continue
-        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
-            raise invalid(f"{where}.type: Input should be 'json_schema'")
-        if not isinstance(fmt.get("schema"), dict):
-            raise invalid(f"{where}.schema: Field required")
-
-
 def check_model(model: str) -> None:
-    if "does-not-exist" in model or not model.startswith("claude-"):
+    if not ClaudeModel(model).exists:
         raise AnthropicError(404, f"model: {model}")
+
+
+def cache_points(body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every ``cache_control`` in processing order (tools, system, messages, then the top-level one)."""
+    points: list[tuple[str, Any]] = []
+
+    def visit(where: str, block: Any) -> None:
+        if isinstance(block, dict) and "cache_control" in block:
+            points.append((where, block["cache_control"]))
+
+    for i, tool in enumerate(body.get("tools") or []):
+        visit(f"tools.{i}", tool)
+    system = body.get("system")
+    for i, block in enumerate(system if isinstance(system, list) else []):
+        visit(f"system.{i}", block)
+    for i, message in enumerate(body["messages"]):
+        content = message.get("content")
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            visit(f"messages.{i}.content.{j}", block)
+            inner = block.get("content") if block.get("type") == "tool_result" else None
+            for k, part in enumerate(inner if isinstance(inner, list) else []):
+                visit(f"messages.{i}.content.{j}.content.{k}", part)
+    if "cache_control" in body:
+        points.append(("cache_control", body["cache_control"]))
+    return points
+
+
+def check_cache_controls(body: Mapping[str, Any]) -> None:
+    points = [(w, c) for w, c in cache_points(body) if c is not None]
+    seen_short = False
+    for where, control in points:
+        if not isinstance(control, dict) or control.get("type") != "ephemeral":
+            raise invalid(f"{where}.cache_control.type: Input should be 'ephemeral'")
+        ttl = control.get("ttl", "5m")
+        if ttl not in ("5m", "1h"):
+            raise invalid(f"{where}.cache_control.ephemeral.ttl: Input should be '5m' or '1h'")
+        if ttl == "1h" and seen_short:
+            raise invalid(
+                f"{where}.cache_control.ttl: a ttl='1h' cache_control block must not come after a ttl='5m' "
+                "cache_control block. Note that blocks are processed in the following order: `tools`, `system`, "
+                "`messages`."
+            )
+        seen_short |= ttl == "5m"
+    if len(points) > 4:
+        raise invalid(f"A maximum of 4 blocks with cache_control may be provided. Found {len(points)}.")

@@ -67,9 +67,9 @@ def invalid(message: str) -> GeminiError:
     return GeminiError(400, message)
 
 
-def field_error(path: str, message: str) -> GeminiError:
+def field_error(path: str, message: str, request: str = "GenerateContentRequest") -> GeminiError:
     """A field-level INVALID_ARGUMENT as the API words it: ``* GenerateContentRequest.<path>: <message>``."""
-    return GeminiError(400, f"* GenerateContentRequest.{path}: {message}\n")
+    return GeminiError(400, f"* {request}.{path}: {message}\n")
 
 
 def payload_errors(messages: list[tuple[str, str]]) -> GeminiError:

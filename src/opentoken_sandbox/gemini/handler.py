@@ -1,4 +1,5 @@
-"""``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent[?alt=sse]``."""
+"""``POST /v1beta/models/{model}:{method}``: ``generateContent``, ``streamGenerateContent[?alt=sse]``,
+``countTokens``, ``embedContent`` and ``batchEmbedContents``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from aiohttp import web
 from opentoken_sandbox.faults import FaultSpec, FaultSyntaxError
 from opentoken_sandbox.gemini import validate
 from opentoken_sandbox.gemini.chunks import stream_frames
+from opentoken_sandbox.gemini.count import count_tokens
+from opentoken_sandbox.gemini.embed import embed_inputs, embed_reply
 from opentoken_sandbox.gemini.errors import (
     CONTENT_TYPE,
     GeminiError,
@@ -23,16 +26,18 @@ from opentoken_sandbox.gemini.errors import (
 )
 from opentoken_sandbox.gemini.models import GeminiModel
 from opentoken_sandbox.gemini.parse import GenerateCall, parse_call
-from opentoken_sandbox.gemini.payload import check_payload
+from opentoken_sandbox.gemini.payload import check_payload, get
 from opentoken_sandbox.gemini.render import build_reply, response_body
 from opentoken_sandbox.gemini.signatures import check_signatures
+from opentoken_sandbox.gemini.validate import parts_of
 from opentoken_sandbox.scenario import Completion, complete, plan_reply
 from opentoken_sandbox.state import STATE, LoggedRequest, SandboxState
 from opentoken_sandbox.streaming import drop, send_stream, wait_first_byte, wait_generation
 
 PROVIDER = "google"
 INVALID_KEY = "invalid-key"
-_METHODS = ("generateContent", "streamGenerateContent")
+_GENERATE = ("generateContent", "streamGenerateContent")
+_METHODS = (*_GENERATE, "countTokens", "embedContent", "batchEmbedContents")
 _UNREGISTERED = (
     "Method doesn't allow unregistered callers (callers without established identity). Please use API Key "
     "or other form of API consumer identity to call this API."
@@ -49,15 +54,20 @@ async def models_action(request: web.Request) -> web.StreamResponse:
         body = None
     entry = state.log.record(request, PROVIDER, model_name, body)
     await wait_first_byte(state.config, None)
+    model = GeminiModel(model_name)
     try:
-        response = await _answer(request, state, body, GeminiModel(model_name), method, entry)
+        _check_caller(request, method, model)
+        if method in _GENERATE:
+            response = await _answer(request, state, body, model, method, entry)
+        else:
+            response = await _other(request, state, body, model, method)
     except GeminiError as e:
         response = e.response()
     entry.status = response.status
     return response
 
 
-def _validated(request: web.Request, state: SandboxState, body: Any, model: GeminiModel, method: str) -> GenerateCall:
+def _check_caller(request: web.Request, method: str, model: GeminiModel) -> None:
     key = request.headers.get("x-goog-api-key") or request.query.get("key")
     if not key:
         raise GeminiError(403, _UNREGISTERED)
@@ -65,6 +75,39 @@ def _validated(request: web.Request, state: SandboxState, body: Any, model: Gemi
         raise api_key_invalid()
     if method not in _METHODS:
         raise GeminiError(404, f"Method not found: {method or '(none)'}.")
+    if method not in _GENERATE and not model.supports(method):
+        raise model_not_found(model.name, method)
+
+
+def _json(payload: dict[str, Any]) -> web.Response:
+    return web.Response(body=orjson.dumps(payload, option=orjson.OPT_INDENT_2), headers={"content-type": CONTENT_TYPE})
+
+
+async def _other(
+    request: web.Request, state: SandboxState, body: Any, model: GeminiModel, method: str
+) -> web.StreamResponse:
+    """countTokens, embedContent, batchEmbedContents: validate, then faults (no stream), then the reply."""
+    if method == "countTokens":
+        counted = count_tokens(body, model)
+        contents = get(body, "contents") or get(get(body, "generateContentRequest"), "contents") or []
+        text = "\n".join(str(get(p, "text") or "") for c in contents for p in parts_of(c))
+    else:
+        items = embed_inputs(body, model, batch=method == "batchEmbedContents")
+        text = "\n".join(item.text for item in items)
+    try:
+        fault = state.select_fault(request, text, PROVIDER)
+    except FaultSyntaxError as e:
+        raise invalid(f"x-sandbox-fault: {e}") from e
+    if fault is not None:
+        early = await _early_fault(request, fault, False, model.name)
+        if early is not None:
+            return early
+    if method == "countTokens":
+        return _json(counted)
+    return _json(embed_reply(model, items, batch=method == "batchEmbedContents"))
+
+
+def _validated(request: web.Request, state: SandboxState, body: Any, model: GeminiModel, method: str) -> GenerateCall:
     if not isinstance(body, dict):
         raise invalid("Invalid JSON payload received. Expected a JSON object.")
     check_payload(body)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 _VERSION = re.compile(r"^gemini-(\d+)(?:\.(\d+))?")
+_EMBEDDING_PREFIXES = ("gemini-embedding-", "text-embedding-", "embedding-")
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,21 @@ class GeminiModel:
         return (int(match.group(1)), int(match.group(2) or 0))
 
     @property
+    def embedding(self) -> bool:
+        """Embedding models (``gemini-embedding-001``, ``text-embedding-004``): embedContent and countTokens."""
+        return "does-not-exist" not in self.name and self.name.startswith(_EMBEDDING_PREFIXES)
+
+    @property
     def exists(self) -> bool:
-        return self.name.startswith("gemini-") and "does-not-exist" not in self.name
+        """A generative model (generateContent, streamGenerateContent, countTokens)."""
+        return self.name.startswith("gemini-") and "does-not-exist" not in self.name and not self.embedding
+
+    def supports(self, method: str) -> bool:
+        if method in ("embedContent", "batchEmbedContents"):
+            return self.embedding
+        if method == "countTokens":
+            return self.exists or self.embedding
+        return self.exists
 
     @property
     def gen3(self) -> bool:

@@ -31,6 +31,7 @@ class GenerateCall:
     segments: tuple[Segment, ...]
     image_tokens: int
     logprobs: int | None = None  # None: off; N: logprobsResult with N top candidates per token
+    search: bool = False  # the request offers Google Search grounding
 
     @property
     def input_tokens(self) -> int:
@@ -48,7 +49,7 @@ def parse_call(body: dict[str, Any], model: GeminiModel, stream: bool, sse: bool
     schema = get(config, "responseJsonSchema")
     if schema is None:
         schema = get(config, "responseSchema")
-    segments, images = _segments(body, contents)
+    segments, images = segments_of(body, contents)
     prompt = Prompt(
         text=_last_user_text(contents),
         tool_results=_tool_results(contents),
@@ -71,6 +72,7 @@ def parse_call(body: dict[str, Any], model: GeminiModel, stream: bool, sse: bool
         segments=tuple(segments),
         image_tokens=images,
         logprobs=(get(config, "logprobs") or 0) if get(config, "responseLogprobs") else None,
+        search=any(get(t, "googleSearch") is not None for t in get(body, "tools") or [] if isinstance(t, dict)),
     )
 
 
@@ -94,7 +96,8 @@ def _choice(calling: Any) -> ToolChoice:
 def _last_user(contents: list[dict[str, Any]]) -> dict[str, Any] | None:
     for content in reversed(contents):
         if role_of(content) == "user":
-            return content
+            found: dict[str, Any] = content
+            return found
     return None
 
 
@@ -138,7 +141,8 @@ def _part_tokens(part: dict[str, Any]) -> tuple[int, int]:
     return count_text(orjson.dumps(part).decode()), 0
 
 
-def _segments(body: dict[str, Any], contents: list[dict[str, Any]]) -> tuple[list[Segment], int]:
+def segments_of(body: dict[str, Any], contents: list[dict[str, Any]]) -> tuple[list[Segment], int]:
+    """The prompt as cache segments (system instruction and tools first, then each content); image tokens."""
     head = 0
     images = 0
     system = get(body, "systemInstruction")

@@ -60,6 +60,9 @@ _GENERATION = spellings(
     ]
 )  # fmt: skip
 _THINKING = spellings(["includeThoughts", "thinkingBudget", "thinkingLevel"])
+_COUNT = spellings(["contents", "generateContentRequest"])
+_EMBED = spellings(["model", "content", "taskType", "title", "outputDimensionality"])
+_BATCH = spellings(["requests"])
 _SAFETY = spellings(["category", "threshold", "method"])
 
 
@@ -143,3 +146,32 @@ def _generation(config: Any) -> Problems:
     if schema is not None:
         problems += check_schema(schema, "generation_config.response_schema")
     return problems
+
+
+def check_count_payload(body: dict[str, Any]) -> None:
+    """``countTokens``: ``contents`` or ``generateContentRequest`` (a GenerateContentRequest with its ``model``)."""
+    problems = _names(body, _COUNT, "") + _repeated(body, "contents", "")
+    contents = get(body, "contents")
+    for i, content in enumerate(contents if isinstance(contents, list) else []):
+        problems += _content(content, f"contents[{i}]")
+    inner = get(body, "generateContentRequest")
+    if isinstance(inner, dict):
+        problems += _names({k: v for k, v in inner.items() if k not in _TOP}, spellings(["model"]), _INNER)
+    if problems:
+        raise payload_errors(problems)
+
+
+_INNER = "generate_content_request"
+
+
+def check_embed_payload(body: Any, where: str) -> None:
+    """One EmbedContentRequest (``where`` is ``""`` for embedContent, ``requests[i]`` inside a batch)."""
+    problems = _names(body, _EMBED, where) + _content(get(body, "content"), f"{where}.content" if where else "content")
+    if problems:
+        raise payload_errors(problems)
+
+
+def check_batch_payload(body: dict[str, Any]) -> None:
+    problems = _names(body, _BATCH, "") + _repeated(body, "requests", "")
+    if problems:
+        raise payload_errors(problems)

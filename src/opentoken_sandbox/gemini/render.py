@@ -8,6 +8,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from opentoken_sandbox.gemini.grounding import grounding_for
 from opentoken_sandbox.gemini.parse import GenerateCall
 from opentoken_sandbox.gemini.signatures import CALL_KIND, TEXT_KIND
 from opentoken_sandbox.scenario import Completion, Finish
@@ -49,6 +50,7 @@ class Candidate:
     completion: Completion
     call_ids: tuple[str, ...]
     signature: str | None
+    grounding: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,17 @@ def build_reply(call: GenerateCall, completions: list[Completion], cached: int, 
             signature = signer.sign(CALL_KIND, completion.calls[0].name.encode(), completion.text_str.encode())
         elif signs and (completion.text or completion.thinking):
             signature = signer.sign(TEXT_KIND, completion.text_str.encode(), completion.thinking_str.encode())
-        candidates.append(Candidate(index, completion, ids if call.model.call_ids else (), signature))
+        grounding = grounding_for(call, completion)
+        candidates.append(Candidate(index, completion, ids if call.model.call_ids else (), signature, grounding))
     return GeminiReply(call, tuple(candidates), cached, secrets.token_urlsafe(16)[:22])
+
+
+def prompt_details(prompt: int, images: int) -> list[dict[str, Any]]:
+    """``promptTokensDetails`` by modality (generateContent usage and countTokens)."""
+    details: list[dict[str, Any]] = [{"modality": "TEXT", "tokenCount": prompt - images}]
+    if images:
+        details.append({"modality": "IMAGE", "tokenCount": images})
+    return details
 
 
 def usage_metadata(reply: GeminiReply, candidates: int, thoughts: int) -> dict[str, Any]:
@@ -86,10 +97,7 @@ def usage_metadata(reply: GeminiReply, candidates: int, thoughts: int) -> dict[s
     usage["totalTokenCount"] = prompt + candidates + thoughts
     if reply.cached_tokens:
         usage["cachedContentTokenCount"] = reply.cached_tokens
-    details = [{"modality": "TEXT", "tokenCount": prompt - call.image_tokens}]
-    if call.image_tokens:
-        details.append({"modality": "IMAGE", "tokenCount": call.image_tokens})
-    usage["promptTokensDetails"] = details
+    usage["promptTokensDetails"] = prompt_details(prompt, call.image_tokens)
     if reply.cached_tokens:
         usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": reply.cached_tokens}]
     if thoughts:
@@ -153,6 +161,8 @@ def candidate_item(
     out: dict[str, Any] = {"content": {"parts": parts, "role": "model"} if parts else {"role": "model"}}
     if final:
         out["finishReason"] = finish
+        if candidate.grounding is not None:
+            out["groundingMetadata"] = candidate.grounding
     if logprobs is not None:
         chosen = logprobs["chosenCandidates"]
         if final and chosen:

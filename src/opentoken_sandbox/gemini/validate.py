@@ -58,32 +58,32 @@ def check_contents(body: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(parts, list) or not parts:
             raise field_error(f"contents[{i}].parts", "contents.parts must not be empty.")
         for j, part in enumerate(parts):
-            _check_part(part, f"contents[{i}].parts[{j}]")
+            check_part(part, f"contents[{i}].parts[{j}]")
     _check_turns(contents)
     system = get(body, "systemInstruction")
     if system is not None:
         for j, part in enumerate(parts_of(system)):
-            _check_part(part, f"system_instruction.parts[{j}]")
+            check_part(part, f"system_instruction.parts[{j}]")
     return contents
 
 
-def _check_part(part: Any, where: str) -> None:
+def check_part(part: Any, where: str, request: str = "GenerateContentRequest") -> None:
     if not isinstance(part, dict):
         raise invalid(f"Invalid JSON payload received. Expected an object at '{where}'.")
     present = [name for name in _DATA_FIELDS if get(part, name) is not None]
     if not present:
-        raise field_error(f"{where}.data", "required oneof field 'data' must have one initialized field")
+        raise field_error(f"{where}.data", "required oneof field 'data' must have one initialized field", request)
     if len(present) > 1:
-        raise field_error(f"{where}.data", f"oneof field 'data' is already set. Cannot set '{present[1]}'")
+        raise field_error(f"{where}.data", f"oneof field 'data' is already set. Cannot set '{present[1]}'", request)
     call = get(part, "functionCall")
     if call is not None and (not isinstance(get(call, "name"), str) or not get(call, "name")):
-        raise field_error(f"{where}.function_call.name", "Name cannot be empty.")
+        raise field_error(f"{where}.function_call.name", "Name cannot be empty.", request)
     if call is not None and get(call, "args") is not None and not isinstance(get(call, "args"), dict):
         raise invalid(f"Invalid JSON payload received. Expected an object at '{where}.function_call.args'.")
     response = get(part, "functionResponse")
     if response is not None:
         if not isinstance(get(response, "name"), str) or not get(response, "name"):
-            raise field_error(f"{where}.function_response.name", "Name cannot be empty.")
+            raise field_error(f"{where}.function_response.name", "Name cannot be empty.", request)
         if get(response, "response") is not None and not isinstance(get(response, "response"), dict):
             raise invalid(f"Invalid JSON payload received. Expected an object at '{where}.function_response.response'.")
     blob = get(part, "inlineData")
@@ -92,7 +92,7 @@ def _check_part(part: Any, where: str) -> None:
         if not isinstance(data, str) or decode_b64(data) is None:
             raise _bytes_error(f"{where}.inline_data.data", data)
         if not isinstance(get(blob, "mimeType"), str):
-            raise field_error(f"{where}.inline_data.mime_type", "MIME type cannot be empty.")
+            raise field_error(f"{where}.inline_data.mime_type", "MIME type cannot be empty.", request)
     signature = get(part, "thoughtSignature")
     if signature is not None and (not isinstance(signature, str) or decode_b64(signature) is None):
         raise _bytes_error(f"{where}.thought_signature", signature)

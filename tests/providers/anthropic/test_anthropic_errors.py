@@ -115,7 +115,7 @@ def test_status_table(status: int, kind: str, cls: type[GatewayError], openai_st
 
 
 def test_not_found_names_the_model_param() -> None:
-    assert PROVIDER.parse_error(404, {}, _body("not_found_error", "model: x")).param == "model"
+    assert PROVIDER.parse_error(404, {}, _body("not_found_error", "model: x")).loc == ("model",)
 
 
 @pytest.mark.parametrize(

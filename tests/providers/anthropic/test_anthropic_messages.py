@@ -18,17 +18,19 @@ from opentoken.core.chat import (
     Message,
     Part,
     ReplayState,
+    Role,
     TextPart,
     ToolCall,
 )
 from opentoken.core.errors import GatewayError, InvalidRequest, UnsupportedParameter
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.messages import LEADING_USER_TEXT
+from support.catalog import entry
 
-SONNET = load_catalog().resolve("anthropic/claude-sonnet-4-5")
+SONNET = entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 
 
-def msg(role: str, *parts: str | Part, **kwargs: Any) -> Message:
+def msg(role: Role, *parts: str | Part, **kwargs: Any) -> Message:
     return Message(role, tuple(TextPart(p) if isinstance(p, str) else p for p in parts), **kwargs)
 
 
@@ -56,7 +58,7 @@ def test_system_messages_are_hoisted_wherever_they_appear() -> None:
 
 def test_system_message_with_image_is_rejected() -> None:
     image = ImagePart(url="https://example.com/a.png")
-    assert error(InvalidRequest, msg("system", "x", image), msg("user", "hi")).param == "messages[0].content[1]"
+    assert error(InvalidRequest, msg("system", "x", image), msg("user", "hi")).loc == ("messages", 0, "parts", 1)
 
 
 def test_consecutive_same_role_turns_are_merged() -> None:
@@ -130,24 +132,24 @@ def test_final_assistant_prefill_loses_trailing_whitespace() -> None:
 
 
 def test_conversation_without_content_is_rejected() -> None:
-    assert error(InvalidRequest, msg("system", "only a system prompt")).param == "messages"
-    assert error(InvalidRequest, msg("user", "  ")).param == "messages"
+    assert error(InvalidRequest, msg("system", "only a system prompt")).loc == ("messages",)
+    assert error(InvalidRequest, msg("user", "  ")).loc == ("messages",)
 
 
 def test_tool_message_without_id() -> None:
-    assert error(InvalidRequest, msg("user", "go"), msg("tool", "x")).param == "messages[1].tool_call_id"
+    assert error(InvalidRequest, msg("user", "go"), msg("tool", "x")).loc == ("messages", 1, "tool_call_id")
 
 
 @pytest.mark.parametrize("arguments", ["{not json", "[1, 2]", '"text"'])
 def test_bad_tool_call_arguments(arguments: str) -> None:
     calls = (ToolCall("toolu_a", "f", "{}"), ToolCall("toolu_b", "f", arguments))
     err = error(InvalidRequest, msg("user", "go"), msg("assistant", tool_calls=calls))
-    assert err.param == "messages[1].tool_calls[1].function.arguments"
+    assert err.loc == ("messages", 1, "tool_calls", 1, "arguments")
 
 
 def test_non_text_in_assistant_message() -> None:
     image = ImagePart(url="https://example.com/a.png")
-    assert error(InvalidRequest, msg("user", "go"), msg("assistant", image)).param == "messages[1].content[0]"
+    assert error(InvalidRequest, msg("user", "go"), msg("assistant", image)).loc == ("messages", 1, "parts", 0)
 
 
 # ---- images ----
@@ -164,7 +166,7 @@ def test_inline_images(media_type: str) -> None:
 
 def test_unsupported_inline_image_type_names_the_part() -> None:
     err = error(InvalidRequest, msg("system", "s"), msg("user", ImagePart(data="AAAA", media_type="image/bmp")))
-    assert err.param == "messages[1].content[0].image_url"
+    assert err.loc == ("messages", 1, "parts", 0)
     assert "image/bmp" in err.message
 
 
@@ -178,13 +180,13 @@ def test_url_images_are_fetched_by_anthropic() -> None:
 
 def test_non_http_image_url_is_rejected() -> None:
     err = error(InvalidRequest, msg("user", "look", ImagePart(url="ftp://example.com/cat.jpg")))
-    assert err.param == "messages[0].content[1].image_url"
+    assert err.loc == ("messages", 0, "parts", 1)
 
 
 def test_images_on_model_without_vision() -> None:
     blind = replace(SONNET, capabilities=replace(SONNET.capabilities, vision=False))
     err = error(UnsupportedParameter, msg("user", ImagePart(url="https://example.com/a.png")), model=blind)
-    assert err.param == "messages[0].content[0].image_url"
+    assert err.loc == ("messages", 0, "parts", 0)
 
 
 def test_images_inside_tool_results_keep_their_blocks() -> None:
@@ -227,13 +229,16 @@ def test_plain_text_file_becomes_a_text_document() -> None:
 def test_other_file_types_are_rejected() -> None:
     err = error(InvalidRequest, msg("user", "x", FilePart(data="UEsDBA==", media_type="application/zip")))
     assert err.status == 400
-    assert err.param == "messages[0].content[1].file"
+    assert err.loc == ("messages", 0, "parts", 1)
 
 
 def test_undecodable_text_file_is_rejected() -> None:
     bad = base64.b64encode(b"\xff\xfe\x00").decode()
-    assert error(InvalidRequest, msg("user", FilePart(data=bad, media_type="text/plain"))).param == (
-        "messages[0].content[0].file"
+    assert error(InvalidRequest, msg("user", FilePart(data=bad, media_type="text/plain"))).loc == (
+        "messages",
+        0,
+        "parts",
+        0,
     )
 
 
@@ -242,13 +247,13 @@ def test_pdf_on_model_without_pdf_support() -> None:
     err = error(
         UnsupportedParameter, msg("user", FilePart(data="JVBERi0=", media_type="application/pdf")), model=no_pdf
     )
-    assert err.param == "messages[0].content[0].file"
+    assert err.loc == ("messages", 0, "parts", 0)
 
 
 def test_audio_is_never_dropped_silently() -> None:
     err = error(UnsupportedParameter, msg("user", "listen", AudioPart(data="UklGRg==", format="wav")))
     assert err.status == 400
-    assert err.param == "messages[0].content[1].input_audio"
+    assert err.loc == ("messages", 0, "parts", 1)
 
 
 # ---- replay state ----

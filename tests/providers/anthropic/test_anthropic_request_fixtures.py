@@ -34,7 +34,9 @@ from opentoken.core.chat import (
 from opentoken.core.fold import fold_events
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.base import SSEEvent
+from support.catalog import entry
 from support.fixtures import ANTHROPIC
+from support.views import view
 
 FIXTURES = ANTHROPIC
 CATALOG = load_catalog()
@@ -50,7 +52,8 @@ def recorded_body(name: str) -> dict[str, Any]:
 
 
 def model(model_id: str, upstream: str | None = None) -> ModelInfo:
-    info = CATALOG.resolve(model_id)
+    info = entry(CATALOG, model_id)  # the entry itself, even if retired: these tests are about its translation
+    assert info is not None
     return replace(info, upstream_model=upstream) if upstream else info
 
 
@@ -225,9 +228,11 @@ def _() -> Case:
 @case("nonstream_thinking_multiturn.json")
 def _() -> Case:
     # the replay state is what parse_response returned for the first turn (nonstream_thinking.json)
-    first = PROVIDER.parse_response(
-        json.dumps(fixture("nonstream_thinking.json")["response"]["body"]).encode(),
-        model("anthropic/claude-sonnet-4-5"),
+    first = view(
+        PROVIDER.parse_response(
+            json.dumps(fixture("nonstream_thinking.json")["response"]["body"]).encode(),
+            model("anthropic/claude-sonnet-4-5"),
+        )
     ).choices[0]
     messages = [
         user("How do I cross the street?"),
@@ -463,7 +468,7 @@ def test_structured_output_uses_output_config_not_retired_beta() -> None:
 def test_replay_round_trip_redacted() -> None:
     info = model("anthropic/claude-sonnet-4-5")
     reply = fixture("nonstream_thinking_redacted.json")["response"]["body"]
-    choice = PROVIDER.parse_response(json.dumps(reply).encode(), info).choices[0]
+    choice = view(PROVIDER.parse_response(json.dumps(reply).encode(), info)).choices[0]
     history = [user("hi"), Message("assistant", (TextPart(choice.content or ""),), replay=choice.replay), user("and?")]
     body = build(request(history, reasoning_effort="low"), info)
     assert body["messages"][1]["content"][0] == reply["content"][0]  # redacted_thinking, data byte for byte
@@ -486,7 +491,7 @@ def test_replay_round_trip_from_a_stream_with_tool_call() -> None:
     events = [
         e for s in _sse(fixture("stream_thinking_tool_use.json")["response"]["body_text"]) for e in decoder.feed(s)
     ]
-    choice = fold_events([*events, *decoder.close()]).choices[0]
+    choice = view(fold_events([*events, *decoder.close()])).choices[0]
     (call,) = choice.tool_calls
     history = [
         user(FIXED_Q),

@@ -23,9 +23,10 @@ from opentoken.core.errors import InvalidRequest, UnsupportedParameter
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.anthropic.request import JSON_OBJECT_INSTRUCTION
 from opentoken.providers.base import UpstreamRequest
+from support.catalog import entry
 
 CATALOG = load_catalog()
-SONNET = CATALOG.resolve("anthropic/claude-sonnet-4-5")  # budget thinking, 64000 max output, default 8192
+SONNET = entry(CATALOG, "anthropic/claude-sonnet-4-5")  # budget thinking, 64000 max output, default 8192
 SONNET_46 = CATALOG.resolve("anthropic/claude-sonnet-4-6")  # adaptive thinking
 OPUS_41 = CATALOG.resolve("anthropic/claude-opus-4-1")  # no structured output, 32000 max output
 NO_REASONING = replace(SONNET, capabilities=replace(SONNET.capabilities, reasoning=False), reasoning=ReasoningSpec())
@@ -86,7 +87,7 @@ def test_max_tokens_default_and_explicit() -> None:
 
 def test_max_tokens_above_model_limit_is_rejected() -> None:
     err = error(InvalidRequest, max_tokens=64001)
-    assert err.param == "max_tokens"
+    assert err.loc == ("max_tokens",)
     assert "64000" in err.message
 
 
@@ -115,16 +116,16 @@ def test_stop_sequences() -> None:
 
 @pytest.mark.parametrize("bad", [" ", "\n", "\t \n", ""])
 def test_whitespace_only_stop_sequence_is_rejected(bad: str) -> None:
-    assert error(InvalidRequest, stop=("ok", bad)).param == "stop"
+    assert error(InvalidRequest, stop=("ok", bad)).loc == ("stop",)
 
 
-def test_n_above_one_is_unsupported() -> None:
-    assert error(UnsupportedParameter, n=2).param == "n"
-    assert body(n=1)["max_tokens"] == 8192
+def test_more_than_one_candidate_is_unsupported() -> None:
+    assert error(UnsupportedParameter, candidate_count=2).loc == ("candidate_count",)
+    assert body(candidate_count=1)["max_tokens"] == 8192
 
 
 def test_logprobs_is_unsupported() -> None:
-    assert error(UnsupportedParameter, logprobs=True).param == "logprobs"
+    assert error(UnsupportedParameter, logprobs=True).loc == ("logprobs",)
 
 
 def test_dropped_parameters_are_reported() -> None:
@@ -188,19 +189,19 @@ def test_effort_none_means_no_thinking() -> None:
 
 
 def test_effort_on_model_without_reasoning_is_unsupported() -> None:
-    assert error(UnsupportedParameter, NO_REASONING, reasoning_effort="low").param == "reasoning_effort"
+    assert error(UnsupportedParameter, NO_REASONING, reasoning_effort="low").loc == ("reasoning_effort",)
 
 
 def test_effort_missing_from_the_table_is_unsupported() -> None:
     limited = replace(SONNET, reasoning=replace(SONNET.reasoning, budgets={"low": 1024}))
-    assert error(UnsupportedParameter, limited, reasoning_effort="high").param == "reasoning_effort"
+    assert error(UnsupportedParameter, limited, reasoning_effort="high").loc == ("reasoning_effort",)
 
 
 def test_default_on_thinking_is_disabled_for_none() -> None:
     always = replace(SONNET, reasoning=replace(SONNET.reasoning, default_on=True))
     assert body(always, reasoning_effort="none")["thinking"] == {"type": "disabled"}
     stuck = replace(always, reasoning=replace(always.reasoning, can_disable=False))
-    assert error(UnsupportedParameter, stuck, reasoning_effort="none").param == "reasoning_effort"
+    assert error(UnsupportedParameter, stuck, reasoning_effort="none").loc == ("reasoning_effort",)
 
 
 @pytest.mark.parametrize(("effort", "level"), [("low", "low"), ("medium", "medium"), ("high", "high"), ("max", "max")])
@@ -281,17 +282,17 @@ def test_tool_choice(choice: ToolChoice | None, parallel: bool | None, want: dic
 
 def test_tool_choice_naming_an_unknown_tool() -> None:
     err = error(InvalidRequest, tools=(WEATHER,), tool_choice=ToolChoice("function", "nope"))
-    assert err.param == "tool_choice"
+    assert err.loc == ("tool_choice",)
 
 
 def test_forced_tool_choice_without_tools() -> None:
-    assert error(InvalidRequest, tool_choice=ToolChoice("required")).param == "tool_choice"
+    assert error(InvalidRequest, tool_choice=ToolChoice("required")).loc == ("tool_choice",)
     assert "tool_choice" not in body(tool_choice=ToolChoice("auto"))
 
 
 def test_tools_on_model_without_tools() -> None:
     no_tools = replace(SONNET, capabilities=Capabilities(tools=False))
-    assert error(UnsupportedParameter, no_tools, tools=(WEATHER,)).param == "tools"
+    assert error(UnsupportedParameter, no_tools, tools=(WEATHER,)).loc == ("tools",)
 
 
 def test_history_with_tool_calls_but_no_tools_gets_synthetic_definitions() -> None:
@@ -335,12 +336,12 @@ def test_json_schema_with_adaptive_effort_share_output_config() -> None:
 
 def test_json_schema_on_model_without_structured_output() -> None:
     fmt = ResponseFormat("json_schema", name="x", schema=SCHEMA)
-    assert error(UnsupportedParameter, OPUS_41, response_format=fmt).param == "response_format"
+    assert error(UnsupportedParameter, OPUS_41, response_format=fmt).loc == ("response_format",)
 
 
 def test_json_schema_without_schema() -> None:
     fmt = ResponseFormat("json_schema", name="x")
-    assert error(InvalidRequest, response_format=fmt).param == "response_format"
+    assert error(InvalidRequest, response_format=fmt).loc == ("response_format",)
 
 
 def test_json_object_is_emulated_with_a_system_instruction() -> None:

@@ -10,10 +10,12 @@ import pytest
 from opentoken.catalog.model import ModelInfo
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import UpstreamOverloaded, UpstreamProtocolError
-from opentoken.core.result import Usage
+from opentoken.core.result import Stop, TextBlock, ThinkingBlock, ToolCallBlock, Usage
 from opentoken.providers.anthropic import PROVIDER
-from opentoken.providers.anthropic.response import FINISH_REASONS, finish_reason, parse_response
+from opentoken.providers.anthropic.response import STOP_REASONS, parse_response, stop_of
+from support.catalog import entry
 from support.fixtures import ANTHROPIC
+from support.views import view
 
 FIXTURES = ANTHROPIC
 
@@ -28,7 +30,7 @@ def _body(name: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def model() -> ModelInfo:
-    return load_catalog().resolve("anthropic/claude-sonnet-4-5")
+    return entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 
 
 # file -> (id, upstream_model, finish_reason, usage, content start (None: content is None), reasoning start,
@@ -183,7 +185,7 @@ def test_recorded_reply(name: str, model: ModelInfo) -> None:
     assert result.id == msg_id
     assert result.upstream_model == upstream
     assert result.usage == usage
-    (choice,) = result.choices
+    (choice,) = view(result).choices
     assert choice.index == 0
     assert choice.finish_reason == finish
     assert choice.content is not None and choice.content.startswith(content)
@@ -207,7 +209,7 @@ def test_recorded_reply(name: str, model: ModelInfo) -> None:
 def test_replay_keeps_thinking_blocks_exactly(name: str, model: ModelInfo) -> None:
     recorded = _fixture(name)["response"]["body"]["content"]
     want = [b for b in recorded if b["type"] in ("thinking", "redacted_thinking")]
-    choice = parse_response(_body(name), model).choices[0]
+    choice = view(parse_response(_body(name), model)).choices[0]
     assert choice.replay is not None
     assert json.loads(choice.replay.data) == want
 
@@ -216,7 +218,7 @@ def test_whitespace_text_before_thinking_is_dropped(model: ModelInfo) -> None:
     # claude-opus-4-6 opens with a "\n\n" text block ahead of the thinking block
     recorded = _fixture("nonstream_adaptive_thinking_opus46.json")["response"]["body"]
     assert recorded["content"][0] == {"text": "\n\n", "type": "text"}
-    choice = parse_response(json.dumps(recorded).encode(), model).choices[0]
+    choice = view(parse_response(json.dumps(recorded).encode(), model)).choices[0]
     assert choice.content == "2 + 2 = **4**"
     assert choice.reasoning == "4"
 
@@ -237,7 +239,7 @@ def _message(content: list[dict[str, Any]], stop_reason: str = "end_turn", **usa
 
 def test_tool_calls_only_give_null_content(model: ModelInfo) -> None:
     body = _message([{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}], "tool_use")
-    choice = parse_response(body, model).choices[0]
+    choice = view(parse_response(body, model)).choices[0]
     assert choice.content is None
     assert choice.tool_calls[0].arguments == "{}"
     assert choice.finish_reason == "tool_calls"
@@ -246,20 +248,20 @@ def test_tool_calls_only_give_null_content(model: ModelInfo) -> None:
 def test_tool_input_text_is_kept_as_sent(model: ModelInfo) -> None:
     body = _message([{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}], "tool_use")
     body = body.replace(b'"input": {}', b'"input": {"b":[1,{"c":"\\u00e9"}],"a":null}')
-    choice = parse_response(body, model).choices[0]
+    choice = view(parse_response(body, model)).choices[0]
     assert choice.tool_calls[0].arguments == '{"b": [1, {"c": "\\u00e9"}], "a": null}'
     assert json.loads(choice.tool_calls[0].arguments) == {"b": [1, {"c": "é"}], "a": None}
 
 
 def test_empty_reply_gives_empty_content(model: ModelInfo) -> None:
-    choice = parse_response(_message([]), model).choices[0]
+    choice = view(parse_response(_message([]), model)).choices[0]
     assert choice.content == ""
     assert choice.tool_calls == ()
 
 
 def test_later_whitespace_text_is_kept(model: ModelInfo) -> None:
     content = [{"type": "text", "text": "a"}, {"type": "text", "text": "\n\n"}, {"type": "text", "text": "b"}]
-    assert parse_response(_message(content), model).choices[0].content == "a\n\nb"
+    assert view(parse_response(_message(content), model)).choices[0].content == "a\n\nb"
 
 
 def test_several_thinking_blocks_join_with_blank_line(model: ModelInfo) -> None:
@@ -269,7 +271,7 @@ def test_several_thinking_blocks_join_with_blank_line(model: ModelInfo) -> None:
         {"type": "thinking", "thinking": "two", "signature": "s2"},
         {"type": "redacted_thinking", "data": "opaque"},
     ]
-    choice = parse_response(_message(content, "tool_use"), model).choices[0]
+    choice = view(parse_response(_message(content, "tool_use"), model)).choices[0]
     assert choice.reasoning == "one\n\ntwo"
     assert choice.tool_calls[0].arguments == '{"q": "é"}'
     assert choice.replay is not None
@@ -282,27 +284,51 @@ def test_usage_with_null_cache_fields(model: ModelInfo) -> None:
 
 
 @pytest.mark.parametrize(
-    ("stop_reason", "want"),
+    ("stop_reason", "canonical", "openai"),
     [
-        ("end_turn", "stop"),
-        ("stop_sequence", "stop"),
-        ("pause_turn", "stop"),
-        ("max_tokens", "length"),
-        ("model_context_window_exceeded", "length"),
-        ("tool_use", "tool_calls"),
-        ("refusal", "content_filter"),
+        ("end_turn", "end_turn", "stop"),
+        ("stop_sequence", "stop_sequence", "stop"),
+        ("pause_turn", "pause_turn", "stop"),
+        ("max_tokens", "max_tokens", "length"),
+        ("model_context_window_exceeded", "max_tokens", "length"),
+        ("tool_use", "tool_use", "tool_calls"),
+        ("refusal", "refusal", "content_filter"),
     ],
 )
-def test_finish_reason_table(stop_reason: str, want: str, model: ModelInfo) -> None:
-    assert FINISH_REASONS[stop_reason] == want
-    assert (
-        parse_response(_message([{"type": "text", "text": "x"}], stop_reason), model).choices[0].finish_reason == want
+def test_stop_reason_table(stop_reason: str, canonical: str, openai: str, model: ModelInfo) -> None:
+    assert STOP_REASONS[stop_reason] == canonical
+    result = parse_response(_message([{"type": "text", "text": "x"}], stop_reason), model)
+    assert result.candidates[0].stop == Stop(canonical, raw=stop_reason)
+    assert view(result).choices[0].finish_reason == openai
+
+
+def test_matched_stop_sequence_is_kept(model: ModelInfo) -> None:
+    body = json.loads(_message([{"type": "text", "text": "x"}], "stop_sequence"))
+    body["stop_sequence"] = "END"
+    stop = parse_response(json.dumps(body).encode(), model).candidates[0].stop
+    assert stop == Stop("stop_sequence", raw="stop_sequence", sequence="END")
+
+
+def test_unknown_stop_reason_reads_as_end_of_turn() -> None:
+    assert stop_of("some_new_reason") == Stop("end_turn", raw="some_new_reason")
+    assert stop_of(None) == Stop("end_turn")
+
+
+def test_blocks_keep_the_provider_order(model: ModelInfo) -> None:
+    content: list[dict[str, Any]] = [
+        {"type": "text", "text": "\n\n"},
+        {"type": "thinking", "thinking": "one", "signature": "s1"},
+        {"type": "text", "text": "answer"},
+        {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+        {"type": "redacted_thinking", "data": "opaque"},
+    ]
+    blocks = parse_response(_message(content, "tool_use"), model).candidates[0].blocks
+    assert blocks == (
+        ThinkingBlock("one"),
+        TextBlock("answer"),
+        ToolCallBlock("toolu_1", "f", "{}"),
+        ThinkingBlock("", redacted=True),
     )
-
-
-def test_unknown_stop_reason_reads_as_stop() -> None:
-    assert finish_reason("some_new_reason") == "stop"
-    assert finish_reason(None) == "stop"
 
 
 def test_unreadable_body_is_a_protocol_error(model: ModelInfo) -> None:

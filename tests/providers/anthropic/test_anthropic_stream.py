@@ -21,20 +21,21 @@ from opentoken.core.errors import (
 )
 from opentoken.core.fold import fold_events
 from opentoken.core.result import (
+    BlockDelta,
+    BlockStart,
+    BlockStop,
     Finish,
-    ReasoningDelta,
     ReplayUpdate,
     StreamEvent,
     StreamStart,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallStart,
     Usage,
     UsageUpdate,
 )
 from opentoken.providers.anthropic import PROVIDER
 from opentoken.providers.base import SSEEvent
+from support.catalog import entry
 from support.fixtures import ANTHROPIC
+from support.views import view
 
 FIXTURES = ANTHROPIC
 
@@ -81,6 +82,7 @@ def reconstruct_message(events: list[SSEEvent]) -> bytes:
                 block["input"] = json.loads("".join(partial[data["index"]]))
         elif kind == "message_delta":
             message["stop_reason"] = data["delta"]["stop_reason"]
+            message["stop_sequence"] = data["delta"].get("stop_sequence")
             message["usage"].update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
     message["content"] = [blocks[i] for i in sorted(blocks)]
     return json.dumps(message, ensure_ascii=False).encode()
@@ -101,7 +103,7 @@ def decode(model: ModelInfo, events: list[SSEEvent]) -> list[StreamEvent]:
 
 @pytest.fixture(scope="module")
 def model() -> ModelInfo:
-    return load_catalog().resolve("anthropic/claude-sonnet-4-5")
+    return entry(load_catalog(), "anthropic/claude-sonnet-4-5")
 
 
 STREAMS = sorted(p.name for p in FIXTURES.glob("stream_*.json"))
@@ -126,7 +128,14 @@ def test_event_order(name: str, model: ModelInfo) -> None:
     assert isinstance(events[-2], Finish)
     assert isinstance(events[-1], UsageUpdate)
     assert sum(isinstance(e, Finish) for e in events) == 1
-    assert not any(isinstance(e, TextDelta | ReasoningDelta | ToolCallDelta) and e.choice != 0 for e in events)
+    blocks = [e for e in events if isinstance(e, BlockStart | BlockDelta | BlockStop)]
+    assert all(e.candidate == 0 for e in blocks)
+    starts = [e.index for e in blocks if isinstance(e, BlockStart)]
+    assert starts == list(range(len(starts)))  # canonical indices, in order
+    assert [e.index for e in blocks if isinstance(e, BlockStop)] == starts  # each block closes, in order
+    for e in blocks:  # deltas only inside their open block
+        if isinstance(e, BlockDelta):
+            assert e.index in starts[: starts.index(e.index) + 1]
 
 
 # file -> (id, model, finish, usage, content (None = null), reasoning start (None = none), tool calls)
@@ -245,7 +254,7 @@ def test_recorded_stream_values(name: str, model: ModelInfo) -> None:
     msg_id, upstream, finish, usage, content, reasoning, calls = EXPECTED[name]
     result = fold_events(decode(model, _raw_stream(name)))
     assert (result.id, result.upstream_model, result.usage) == (msg_id, upstream, usage)
-    (choice,) = result.choices
+    (choice,) = view(result).choices
     assert choice.finish_reason == finish
     if content is None:
         assert choice.content is None
@@ -259,13 +268,17 @@ def test_recorded_stream_values(name: str, model: ModelInfo) -> None:
     assert [(c.id, c.name, c.arguments) for c in choice.tool_calls] == calls
 
 
-def test_tool_call_index_counts_calls_not_blocks(model: ModelInfo) -> None:
+def test_tool_calls_are_blocks_in_order(model: ModelInfo) -> None:
     events = decode(model, _raw_stream("stream_tool_use_parallel.json"))
-    starts = [e for e in events if isinstance(e, ToolCallStart)]
-    assert [(s.index, s.name) for s in starts] == [(0, "get_weather"), (1, "get_time")]  # blocks 1 and 2
-    deltas = [e for e in events if isinstance(e, ToolCallDelta)]
-    assert all(d.arguments for d in deltas)  # empty fragments are skipped
-    assert "".join(d.arguments for d in deltas if d.index == 1) == '{"timezone": "America/New_York"}'
+    starts = [e for e in events if isinstance(e, BlockStart)]
+    assert [(s.index, s.kind, s.name) for s in starts] == [
+        (0, "text", ""),
+        (1, "tool_call", "get_weather"),
+        (2, "tool_call", "get_time"),
+    ]
+    deltas = [e for e in events if isinstance(e, BlockDelta) and e.index == 2]
+    assert all(d.text for d in deltas)  # empty fragments are skipped
+    assert "".join(d.text for d in deltas) == '{"timezone": "America/New_York"}'
 
 
 def test_thinking_signature_is_replayed_exactly(model: ModelInfo) -> None:
@@ -276,7 +289,8 @@ def test_thinking_signature_is_replayed_exactly(model: ModelInfo) -> None:
     (block,) = json.loads(update.replay.data)
     assert block["type"] == "thinking"
     assert block["signature"] == signature and len(signature) > 100
-    assert block["thinking"] == "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    thinking = {e.index for e in events if isinstance(e, BlockStart) and e.kind == "thinking"}
+    assert block["thinking"] == "".join(e.text for e in events if isinstance(e, BlockDelta) and e.index in thinking)
 
 
 def test_usage_update_at_start_has_input_counts(model: ModelInfo) -> None:
@@ -338,8 +352,12 @@ def test_ping_and_unknown_events_are_ignored(model: ModelInfo) -> None:
         STOP,
     ]
     out = decode(model, events)
-    assert [e for e in out if isinstance(e, TextDelta)] == [TextDelta("hi")]
-    assert fold_events(out).choices[0].content == "hi"
+    assert [e for e in out if isinstance(e, BlockStart | BlockDelta | BlockStop)] == [
+        BlockStart(0, "text"),
+        BlockDelta(0, "hi"),
+        BlockStop(0),
+    ]
+    assert view(fold_events(out)).choices[0].content == "hi"
 
 
 def test_later_non_null_usage_overrides(model: ModelInfo) -> None:
@@ -436,10 +454,11 @@ def test_whitespace_text_before_thinking_is_dropped_like_non_stream(model: Model
         STOP,
     ]
     out = decode(model, events)
-    assert [e.text for e in out if isinstance(e, TextDelta)] == ["  2 + 2", " = 4"]
+    assert [e for e in out if isinstance(e, BlockStart)] == [BlockStart(0, "thinking"), BlockStart(1, "text")]
+    assert [e.text for e in out if isinstance(e, BlockDelta) and e.index == 1] == ["  2 + 2", " = 4"]
     folded = fold_events(out)
-    assert folded.choices[0].content == "  2 + 2 = 4"
-    assert folded.choices[0].reasoning == "4"
+    assert view(folded).choices[0].content == "  2 + 2 = 4"
+    assert view(folded).choices[0].reasoning == "4"
     assert folded == PROVIDER.parse_response(reconstruct_message(events), model)
 
 
@@ -465,9 +484,10 @@ def test_interleaved_thinking_and_redacted_blocks(model: ModelInfo) -> None:
     ]
     out = decode(model, events)
     folded = fold_events(out)
-    assert folded.choices[0].reasoning == "first\n\nsecond"
-    assert folded.choices[0].replay is not None
-    assert json.loads(folded.choices[0].replay.data) == [
+    assert view(folded).choices[0].reasoning == "first\n\nsecond"
+    replay = view(folded).choices[0].replay
+    assert replay is not None
+    assert json.loads(replay.data) == [
         {"type": "thinking", "thinking": "first", "signature": "s1"},
         {"type": "redacted_thinking", "data": "opaque"},
         {"type": "thinking", "thinking": "second", "signature": "s2"},
@@ -484,7 +504,7 @@ def test_tool_use_with_input_in_start_block(model: ModelInfo) -> None:
         STOP,
     ]
     out = decode(model, events)
-    assert ToolCallDelta(index=0, arguments='{"x": [1, 2]}') in out
+    assert BlockDelta(0, '{"x": [1, 2]}') in out
     assert fold_events(out) == PROVIDER.parse_response(reconstruct_message(events), model)
 
 

@@ -77,7 +77,7 @@ def test_401_and_403_are_credentials_rejected(status: int, name: str) -> None:
 
 
 def test_429_uses_retry_info_delay() -> None:
-    details = [
+    details: list[dict[str, Any]] = [
         {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "x"}]},
         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"},
     ]

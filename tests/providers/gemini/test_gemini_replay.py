@@ -14,14 +14,14 @@ import pytest
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, Message, ReplayState, TextPart, Tool, ToolCall, ToolChoice
-from opentoken.core.errors import InvalidRequest
+from opentoken.core.errors import InvalidRequest, Loc
 from opentoken.core.fold import fold_events
-from opentoken.core.result import Choice
 from opentoken.providers.base import SSEEvent
 from opentoken.providers.gemini.replay import DUMMY_SIGNATURE, CallReplay, ReplayData
 from opentoken.providers.gemini.request import build_request
 from opentoken.providers.gemini.response import parse_response
 from opentoken.providers.gemini.stream import GeminiStreamDecoder
+from support.views import ChoiceView, view
 
 Load = Callable[[str], dict[str, Any]]
 GetModel = Callable[[str], ModelInfo]
@@ -40,7 +40,7 @@ def tool(call_id: str | None, text: str) -> Message:
     return Message("tool", (TextPart(text),), tool_call_id=call_id)
 
 
-def assistant_from(choice: Choice) -> Message:
+def assistant_from(choice: ChoiceView) -> Message:
     """The assistant message an OpenAI client sends back, with the replay the pipeline attaches."""
     parts = (TextPart(choice.content),) if choice.content else ()
     return Message("assistant", parts, tool_calls=choice.tool_calls, replay=choice.replay)
@@ -90,20 +90,20 @@ def test_function_responses_follow_call_order_and_names(model: GetModel) -> None
 
 
 @pytest.mark.parametrize(
-    ("tail", "param"),
+    ("tail", "loc"),
     [
-        ((tool("call_a", "1"), tool("call_x", "2")), "messages[3].tool_call_id"),  # unknown id
-        ((tool(None, "1"),), "messages[2].tool_call_id"),  # missing id
-        ((tool("call_a", "1"), tool("call_a", "again")), "messages[3].tool_call_id"),  # answered twice
-        ((tool("call_a", "1"), tool("call_c", "3")), "messages[1].tool_calls[1]"),  # call_b unanswered
-        ((user("what?"),), "messages[1].tool_calls[0]"),  # no tool messages at all
-        ((), "messages[1].tool_calls[0]"),  # conversation ends with pending calls
+        ((tool("call_a", "1"), tool("call_x", "2")), ("messages", 3, "tool_call_id")),  # unknown id
+        ((tool(None, "1"),), ("messages", 2, "tool_call_id")),  # missing id
+        ((tool("call_a", "1"), tool("call_a", "again")), ("messages", 3, "tool_call_id")),  # answered twice
+        ((tool("call_a", "1"), tool("call_c", "3")), ("messages", 1, "tool_calls", 1)),  # call_b unanswered
+        ((user("what?"),), ("messages", 1, "tool_calls", 0)),  # no tool messages at all
+        ((), ("messages", 1, "tool_calls", 0)),  # conversation ends with pending calls
     ],
 )
-def test_function_response_errors_name_the_message(model: GetModel, tail: tuple[Message, ...], param: str) -> None:
+def test_function_response_errors_name_the_message(model: GetModel, tail: tuple[Message, ...], loc: Loc) -> None:
     with pytest.raises(InvalidRequest) as e:
         contents(model("google/gemini-2.5-flash"), user("go"), Message("assistant", tool_calls=CALLS), *tail)
-    assert e.value.param == param
+    assert e.value.loc == loc
     assert e.value.status == 400
 
 
@@ -126,7 +126,7 @@ def test_tool_message_answering_an_older_call_is_accepted(model: GetModel) -> No
 def test_parallel_call_signature_round_trip(gemini_fixture: Load, model: GetModel) -> None:
     fixture = gemini_fixture("nonstream_function_call_parallel")
     recorded_sig = fixture["response"]["body"]["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
-    choice = parse_response(json.dumps(fixture["response"]["body"]).encode()).choices[0]
+    choice = view(parse_response(json.dumps(fixture["response"]["body"]).encode())).choices[0]
     info = model("google/gemini-3-flash")
     answers = [tool(c.id, "topic") for c in choice.tool_calls]
     got = contents(info, user("jokes"), assistant_from(choice), *answers)
@@ -145,7 +145,7 @@ def test_native_ids_round_trip_from_a_stream(gemini_fixture: Load, model: GetMod
         for ev in sse(gemini_fixture("stream_function_call_parallel_thinking")["response"]["body_text"])
         for e in decoder.feed(ev)
     ]
-    choice = fold_events([*events, *decoder.close()]).choices[0]
+    choice = view(fold_events([*events, *decoder.close()])).choices[0]
     got = contents(
         model("google/gemini-3-flash"),
         user("weather?"),
@@ -166,7 +166,7 @@ def test_native_ids_round_trip_from_a_stream(gemini_fixture: Load, model: GetMod
 
 def test_text_signature_round_trip(gemini_fixture: Load, model: GetModel) -> None:
     body = gemini_fixture("nonstream_thinking")["response"]["body"]
-    choice = parse_response(json.dumps(body).encode()).choices[0]
+    choice = view(parse_response(json.dumps(body).encode())).choices[0]
     got = contents(
         model("google/gemini-3-pro"), user("How do I cross the street?"), assistant_from(choice), user("And a river?")
     )
@@ -238,7 +238,7 @@ def _model_at(model: GetModel, model_id: str, recorded_path: str) -> ModelInfo:
 def test_recorded_parallel_follow_up(gemini_fixture: Load, model: GetModel) -> None:
     first = gemini_fixture("nonstream_function_call_parallel")
     follow = gemini_fixture("nonstream_function_response_followup")["request"]
-    choice = parse_response(json.dumps(first["response"]["body"]).encode()).choices[0]
+    choice = view(parse_response(json.dumps(first["response"]["body"]).encode())).choices[0]
     recorded = follow["body"]["contents"]
     results = [json.dumps(p["functionResponse"]["response"]) for p in recorded[2]["parts"]]
     messages = (
@@ -273,7 +273,7 @@ def test_recorded_stream_follow_up(gemini_fixture: Load, model: GetModel, sse: S
     follow = gemini_fixture("stream_function_response_followup")["request"]
     decoder = GeminiStreamDecoder()
     events = [e for ev in sse(first["response"]["body_text"]) for e in decoder.feed(ev)]
-    choice = fold_events([*events, *decoder.close()]).choices[0]
+    choice = view(fold_events([*events, *decoder.close()])).choices[0]
     recorded = follow["body"]["contents"]
     info = _model_at(model, "google/gemini-3-pro", follow["path"])
     messages = (
@@ -298,7 +298,7 @@ def test_recorded_thinking_follow_up(gemini_fixture: Load, model: GetModel) -> N
     first = gemini_fixture("nonstream_thinking")["response"]["body"]
     follow = gemini_fixture("nonstream_thinking_multiturn")["request"]
     recorded = follow["body"]["contents"]
-    choice = parse_response(json.dumps(first).encode()).choices[0]
+    choice = view(parse_response(json.dumps(first).encode())).choices[0]
     info = _model_at(model, "google/gemini-3-pro", follow["path"])
     messages = (user(recorded[0]["parts"][0]["text"]), assistant_from(choice), user(recorded[2]["parts"][0]["text"]))
     body = json.loads(build_request(ChatRequest(model=info.id, messages=messages, reasoning_effort="high"), info).body)

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from opentoken.catalog.model import ModelInfo
-from opentoken.core.chat import ChatRequest, ImagePart, Message, ResponseFormat, TextPart, Tool, ToolChoice
+from opentoken.core.chat import ChatRequest, ImagePart, Message, Part, ResponseFormat, TextPart, Tool, ToolChoice
 from opentoken.providers.base import SSEEvent
 from opentoken.providers.gemini import PROVIDER
 
@@ -90,7 +90,7 @@ def canonical_messages(body: dict[str, Any]) -> tuple[Message, ...]:
     ]
     for content in normalise(body["contents"]):
         assert content["role"] == "user"
-        parts = []
+        parts: list[Part] = []
         for part in content["parts"]:
             if "text" in part:
                 parts.append(TextPart(part["text"]))

@@ -40,7 +40,9 @@ def build(
 
 
 def test_sampling_parameters(model: GetModel) -> None:
-    body, adjusted = build(model, temperature=0.3, top_p=0.9, stop=("END", "STOP"), n=2, seed=7, max_tokens=100)
+    body, adjusted = build(
+        model, temperature=0.3, top_p=0.9, stop=("END", "STOP"), candidate_count=2, seed=7, max_tokens=100
+    )
     assert body["generationConfig"] == {
         "temperature": 0.3,
         "topP": 0.9,
@@ -60,13 +62,13 @@ def test_max_tokens_defaults_and_above_the_model_limit_is_rejected(model: GetMod
     assert body["generationConfig"]["maxOutputTokens"] == info.max_output_tokens
     with pytest.raises(InvalidRequest) as err:
         build(model, max_tokens=info.max_output_tokens + 1)
-    assert err.value.param == "max_tokens"
+    assert err.value.loc == ("max_tokens",)
 
 
 def test_more_than_five_stop_sequences_is_rejected(model: GetModel) -> None:
     with pytest.raises(InvalidRequest) as e:
         build(model, stop=tuple("abcdef"))
-    assert e.value.param == "stop"
+    assert e.value.loc == ("stop",)
 
 
 def test_penalties_only_where_the_model_takes_them(model: GetModel) -> None:
@@ -170,7 +172,7 @@ def test_reasoning_effort_on_a_model_without_reasoning_control(model: GetModel) 
     info = replace(model("google/gemini-2.5-flash"), reasoning=ReasoningSpec())
     with pytest.raises(UnsupportedParameter) as e:
         build_request(ChatRequest(model=info.id, messages=HI, reasoning_effort="high"), info)
-    assert e.value.param == "reasoning_effort"
+    assert e.value.loc == ("reasoning_effort",)
     built = build_request(ChatRequest(model=info.id, messages=HI, reasoning_effort="none"), info)
     assert "thinkingConfig" not in json.loads(built.body)["generationConfig"]
 
@@ -209,10 +211,10 @@ def test_tool_choice(model: GetModel, choice: ToolChoice | None, config: dict[st
 def test_tool_choice_errors(model: GetModel) -> None:
     with pytest.raises(InvalidRequest) as e:
         build(model, tools=(WEATHER,), tool_choice=ToolChoice("function", "nope"))
-    assert e.value.param == "tool_choice"
+    assert e.value.loc == ("tool_choice",)
     with pytest.raises(InvalidRequest) as e:
         build(model, tool_choice=ToolChoice("required"))
-    assert e.value.param == "tool_choice"
+    assert e.value.loc == ("tool_choice",)
     body, _ = build(model, tool_choice=ToolChoice("none"))
     assert "toolConfig" not in body and "tools" not in body
 
@@ -227,7 +229,7 @@ def test_parallel_tool_calls_false_is_reported(model: GetModel) -> None:
 def test_tool_name_gemini_cannot_take(model: GetModel) -> None:
     with pytest.raises(UnsupportedParameter) as e:
         build(model, tools=(Tool("1st-tool"),))
-    assert e.value.param == "tools[0].function.name"
+    assert e.value.loc == ("tools", 0, "name")
 
 
 # ---- messages ----
@@ -260,7 +262,7 @@ def test_only_system_messages_become_a_user_turn(model: GetModel) -> None:
     assert "systemInstruction" not in body
     with pytest.raises(InvalidRequest) as e:
         build(model, messages=(Message("user", (TextPart(""),)),))
-    assert e.value.param == "messages"
+    assert e.value.loc == ("messages",)
 
 
 def test_media_goes_inline(model: GetModel) -> None:
@@ -285,14 +287,14 @@ def test_image_with_only_a_url_is_rejected(model: GetModel) -> None:
     messages = (Message("user", (TextPart("x"), ImagePart(url="https://example.com/a.png"))),)
     with pytest.raises(InvalidRequest) as e:
         build(model, messages=messages)
-    assert e.value.param == "messages[0].content[1]"
+    assert e.value.loc == ("messages", 0, "parts", 1)
 
 
 def test_system_message_with_an_image_is_rejected(model: GetModel) -> None:
     messages = (Message("system", (ImagePart(data="x", media_type="image/png"),)), *HI)
     with pytest.raises(InvalidRequest) as e:
         build(model, messages=messages)
-    assert e.value.param == "messages[0].content[0]"
+    assert e.value.loc == ("messages", 0, "parts", 0)
 
 
 @pytest.mark.parametrize("arguments", ["[1]", "{bad", '"text"'])
@@ -304,7 +306,7 @@ def test_tool_call_arguments_must_be_a_json_object(model: GetModel, arguments: s
     )
     with pytest.raises(InvalidRequest) as e:
         build(model, messages=messages)
-    assert e.value.param == "messages[1].tool_calls[0].function.arguments"
+    assert e.value.loc == ("messages", 1, "tool_calls", 0, "arguments")
 
 
 def test_empty_arguments_are_an_empty_object(model: GetModel) -> None:

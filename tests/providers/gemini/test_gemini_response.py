@@ -16,6 +16,7 @@ from opentoken.core.result import ChatResult, TokenLogprob, Usage
 from opentoken.providers.gemini import PROVIDER
 from opentoken.providers.gemini.replay import ReplayData
 from opentoken.providers.gemini.response import new_call_id, parse_response
+from support.views import view
 
 Load = Callable[[str], dict[str, Any]]
 
@@ -82,7 +83,7 @@ EXPECTED: dict[str, Expected] = {
     "nonstream_max_tokens_thinking_no_parts": Expected(
         "length", Usage(input_tokens=15, output_tokens=2, reasoning_tokens=2), content=""
     ),
-    "nonstream_safety_blocked": Expected("content_filter", Usage(input_tokens=14), content=""),
+    "nonstream_safety_blocked": Expected("content_filter", Usage(input_tokens=14), content=None),
     "nonstream_thinking": Expected(
         "stop",
         Usage(input_tokens=29, output_tokens=1737, reasoning_tokens=1001),
@@ -120,8 +121,8 @@ def test_non_stream_fixture(name: str, gemini_fixture: Load) -> None:
     assert result.upstream_model == body["modelVersion"]
     assert result.usage == expected.usage
     assert result.usage.total_tokens == body["usageMetadata"]["totalTokenCount"]
-    assert len(result.choices) == 1
-    choice = result.choices[0]
+    assert len(view(result).choices) == 1
+    choice = view(result).choices[0]
     assert choice.index == 0
     assert choice.finish_reason == expected.finish
     if expected.content_start is not None:
@@ -158,7 +159,7 @@ def _check_replay(replay: Any, body: dict[str, Any], expected: Expected, call_id
 
 
 def test_generated_call_ids_are_unique_and_well_formed(gemini_fixture: Load) -> None:
-    choice = _parse(gemini_fixture("nonstream_function_call_parallel")).choices[0]
+    choice = view(_parse(gemini_fixture("nonstream_function_call_parallel"))).choices[0]
     ids = [c.id for c in choice.tool_calls]
     assert len(set(ids)) == 3
     assert all(re.fullmatch(r"call_[A-Za-z0-9]{24}", i) for i in ids)
@@ -181,9 +182,9 @@ def test_blocked_prompt_gives_content_filter_with_null_content() -> None:
         responseId="r1",
     )
     result = parse_response(body)
-    assert len(result.choices) == 1
-    assert result.choices[0].content is None
-    assert result.choices[0].finish_reason == "content_filter"
+    assert len(view(result).choices) == 1
+    assert view(result).choices[0].content is None
+    assert view(result).choices[0].finish_reason == "content_filter"
     assert result.usage == Usage(input_tokens=7)
 
 
@@ -196,7 +197,10 @@ def test_multiple_candidates_become_choices_in_index_order() -> None:
         responseId="r2",
     )
     result = parse_response(body)
-    assert [(c.index, c.content, c.finish_reason) for c in result.choices] == [(0, "A", "stop"), (1, "B", "length")]
+    assert [(c.index, c.content, c.finish_reason) for c in view(result).choices] == [
+        (0, "A", "stop"),
+        (1, "B", "length"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -216,13 +220,13 @@ def test_multiple_candidates_become_choices_in_index_order() -> None:
 )
 def test_finish_reason_table(reason: str, expected: str) -> None:
     body = _body(candidates=[{"content": {"parts": [{"text": "x"}]}, "finishReason": reason}])
-    assert parse_response(body).choices[0].finish_reason == expected
+    assert view(parse_response(body)).choices[0].finish_reason == expected
 
 
 def test_function_call_wins_over_max_tokens_and_keeps_text() -> None:
     parts = [{"text": "Let me look."}, {"functionCall": {"name": "f", "args": {"a": [1, 2]}}}]
     body = _body(candidates=[{"content": {"parts": parts}, "finishReason": "MAX_TOKENS"}])
-    choice = parse_response(body, new_id=lambda: "call_x").choices[0]
+    choice = view(parse_response(body, new_id=lambda: "call_x")).choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.content == "Let me look."
     assert choice.tool_calls[0].id == "call_x"
@@ -231,7 +235,7 @@ def test_function_call_wins_over_max_tokens_and_keeps_text() -> None:
 
 def test_gemini_call_id_is_kept_and_marked_native() -> None:
     parts = [{"functionCall": {"name": "f", "id": "abc123"}}]
-    choice = parse_response(_body(candidates=[{"content": {"parts": parts}, "finishReason": "STOP"}])).choices[0]
+    choice = view(parse_response(_body(candidates=[{"content": {"parts": parts}, "finishReason": "STOP"}]))).choices[0]
     assert choice.tool_calls[0].id == "abc123"
     assert choice.tool_calls[0].arguments == "{}"
     assert choice.replay is not None
@@ -254,7 +258,7 @@ def test_logprobs_map_to_token_logprobs() -> None:
             ],
         },
     }
-    choice = parse_response(_body(candidates=[candidate])).choices[0]
+    choice = view(parse_response(_body(candidates=[candidate]))).choices[0]
     assert choice.logprobs == (
         TokenLogprob("Hi", -0.1, (("Hi", -0.1), ("Hello", -2.5))),
         TokenLogprob(" there", -0.5, ((" there", -0.5),)),

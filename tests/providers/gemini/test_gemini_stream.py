@@ -16,24 +16,26 @@ import pytest
 from opentoken.core.errors import UpstreamOverloaded, UpstreamProtocolError, UpstreamRateLimited
 from opentoken.core.fold import fold_events
 from opentoken.core.result import (
+    BlockDelta,
+    BlockStart,
+    BlockStop,
     Finish,
     LogprobsDelta,
-    ReasoningDelta,
     ReplayUpdate,
+    Stop,
     StreamEvent,
     StreamStart,
-    TextDelta,
     TokenLogprob,
-    ToolCallDelta,
-    ToolCallStart,
     Usage,
     UsageUpdate,
 )
+from opentoken.ingress.openai_chat.render import FINISH_REASONS
 from opentoken.providers.base import SSEEvent
 from opentoken.providers.gemini import PROVIDER
 from opentoken.providers.gemini.replay import ReplayData
 from opentoken.providers.gemini.response import parse_response
 from opentoken.providers.gemini.stream import GeminiStreamDecoder
+from support.views import view
 
 Load = Callable[[str], dict[str, Any]]
 Split = Callable[[str], list[SSEEvent]]
@@ -126,7 +128,7 @@ def _rebuild(chunks: list[dict[str, Any]]) -> dict[str, Any]:
             for part in cand.get("content", {}).get("parts", []):
                 prev = parts[-1] if parts else None
                 mergeable = prev is not None and "text" in prev and "text" in part and "thoughtSignature" not in prev
-                if mergeable and bool(prev.get("thought")) == bool(part.get("thought")):
+                if prev is not None and mergeable and bool(prev.get("thought")) == bool(part.get("thought")):
                     prev["text"] += part["text"]
                     if "thoughtSignature" in part:
                         prev["thoughtSignature"] = part["thoughtSignature"]
@@ -163,24 +165,29 @@ def test_stream_fixture_events(name: str, gemini_fixture: Load, sse: Split) -> N
     assert sum(isinstance(e, StreamStart) for e in events) == 1
     assert sum(isinstance(e, UsageUpdate) for e in events) == len(chunks)
     finishes = [n for n, e in enumerate(events) if isinstance(e, Finish)]
-    assert len(finishes) == 1 and events[finishes[0]] == Finish(expected.finish)  # type: ignore[arg-type]
+    assert len(finishes) == 1
+    finish = events[finishes[0]]
+    assert isinstance(finish, Finish) and FINISH_REASONS[finish.stop.reason] == expected.finish
     assert all(isinstance(e, UsageUpdate) for e in events[finishes[0] + 1 :])
     assert [e for e in events if isinstance(e, UsageUpdate)][-1].usage == expected.usage
-    assert all(e.text for e in events if isinstance(e, TextDelta | ReasoningDelta))
+    assert all(e.text for e in events if isinstance(e, BlockDelta))
+    opened = [e.index for e in events if isinstance(e, BlockStart)]
+    assert opened == list(range(len(opened)))
+    assert [e.index for e in events if isinstance(e, BlockStop)] == opened
 
-    starts = [(n, e) for n, e in enumerate(events) if isinstance(e, ToolCallStart)]
-    assert [e.index for _, e in starts] == list(range(len(expected.calls)))
-    for n, start in starts:  # each call: a start, then exactly one delta with the whole JSON arguments
-        delta = events[n + 1]
-        assert isinstance(delta, ToolCallDelta) and delta.index == start.index
-        assert (start.name, json.loads(delta.arguments)) == expected.calls[start.index]
-        assert sum(isinstance(e, ToolCallDelta) and e.index == start.index for e in events) == 1
+    starts = [(n, e) for n, e in enumerate(events) if isinstance(e, BlockStart) and e.kind == "tool_call"]
+    assert len(starts) == len(expected.calls)
+    for k, (n, start) in enumerate(starts):  # each call: a start, one delta with the whole JSON arguments, a stop
+        delta, stop = events[n + 1], events[n + 2]
+        assert isinstance(delta, BlockDelta) and delta.index == start.index
+        assert stop == BlockStop(start.index)
+        assert (start.name, json.loads(delta.text)) == expected.calls[k]
     if expected.native_ids:
         assert tuple(e.id for _, e in starts) == expected.native_ids
     assert any(isinstance(e, ReplayUpdate) for e in events) == expected.replay
 
     result = fold_events(events)
-    choice = result.choices[0]
+    choice = view(result).choices[0]
     assert choice.finish_reason == expected.finish
     assert result.usage == expected.usage
     if expected.content_start is not None:
@@ -218,11 +225,11 @@ def _chunk(**fields: Any) -> SSEEvent:
     return SSEEvent(data=json.dumps(fields))
 
 
-def test_close_without_finish_reason_finishes_with_stop() -> None:
+def test_close_without_finish_reason_finishes_the_turn() -> None:
     decoder = GeminiStreamDecoder()
     events = decoder.feed(_chunk(candidates=[{"content": {"parts": [{"text": "Hel"}]}}], responseId="r"))
-    assert events == [StreamStart(id="r", upstream_model=None), TextDelta("Hel")]
-    assert decoder.close() == [Finish("stop")]
+    assert events == [StreamStart(id="r", upstream_model=None), BlockStart(0, "text"), BlockDelta(0, "Hel")]
+    assert decoder.close() == [BlockStop(0), Finish(Stop("end_turn"))]
 
 
 def test_close_after_finish_emits_nothing() -> None:
@@ -239,7 +246,7 @@ def test_close_before_any_event_is_a_protocol_error() -> None:
 def test_blocked_prompt_chunk_finishes_with_content_filter() -> None:
     decoder = GeminiStreamDecoder()
     events = decoder.feed(_chunk(promptFeedback={"blockReason": "SAFETY"}, usageMetadata={"promptTokenCount": 4}))
-    assert events[1:] == [Finish("content_filter"), UsageUpdate(Usage(input_tokens=4))]
+    assert events[1:] == [Finish(Stop("content_filter", raw="SAFETY")), UsageUpdate(Usage(input_tokens=4))]
     assert decoder.close() == []
 
 
@@ -262,7 +269,7 @@ def test_unreadable_event_is_a_protocol_error() -> None:
         GeminiStreamDecoder().feed(SSEEvent(data="{not json"))
 
 
-def test_multiple_candidates_keep_separate_call_indexes_and_finishes() -> None:
+def test_multiple_candidates_keep_separate_block_indexes_and_finishes() -> None:
     decoder = GeminiStreamDecoder(new_id=iter(["c1", "c2", "c3"]).__next__)
     call = {"functionCall": {"name": "f", "args": {}}}
     events = decoder.feed(
@@ -273,9 +280,12 @@ def test_multiple_candidates_keep_separate_call_indexes_and_finishes() -> None:
             ]
         )
     )
-    starts = [(e.choice, e.index, e.id) for e in events if isinstance(e, ToolCallStart)]
+    starts = [(e.candidate, e.index, e.id) for e in events if isinstance(e, BlockStart)]
     assert starts == [(0, 0, "c1"), (0, 1, "c2"), (1, 0, "c3")]
-    assert [e for e in events if isinstance(e, Finish)] == [Finish("tool_calls", 0), Finish("tool_calls", 1)]
+    assert [e for e in events if isinstance(e, Finish)] == [
+        Finish(Stop("tool_use", raw="STOP"), 0),
+        Finish(Stop("tool_use", raw="STOP"), 1),
+    ]
 
 
 def test_logprobs_in_stream_become_logprobs_deltas() -> None:

@@ -106,7 +106,7 @@ def _build(cls: type[GatewayError], kind: str, message: str, *, retry_after: flo
         return cls(_BILLING_MESSAGE)
     text = f"Anthropic: {message}" if message else f"Anthropic returned an error ({kind})."
     if cls is UpstreamNotFound:
-        return cls(text, param="model")
+        return cls(text, loc=("model",))
     if cls is UpstreamBadRequest and message.startswith("prompt is too long"):
         return cls(text, code="context_length_exceeded")
     if cls is UpstreamRateLimited:

@@ -28,7 +28,7 @@ import msgspec
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import AudioPart, FilePart, ImagePart, Message, Part, TextPart, ToolCall
-from opentoken.core.errors import GatewayError, InvalidRequest, UnsupportedParameter
+from opentoken.core.errors import GatewayError, InvalidRequest, Loc, UnsupportedParameter
 from opentoken.providers.anthropic import wire
 from opentoken.providers.anthropic.response import PROVIDER_NAME
 
@@ -82,7 +82,7 @@ def map_conversation(messages: Sequence[Message], model: ModelInfo) -> Conversat
     _trim_prefill(turns)
     if not turns:
         raise InvalidRequest(
-            "The conversation needs at least one user or assistant message with content.", param="messages"
+            "The conversation needs at least one user or assistant message with content.", loc=("messages",)
         )
     if turns[0].role == "assistant":
         turns.insert(0, _Turn("user", middle=[wire.TextBlock(LEADING_USER_TEXT)]))
@@ -98,7 +98,7 @@ def _system_texts(message: Message, i: int) -> list[str]:
     texts = []
     for j, part in enumerate(message.parts):
         if not isinstance(part, TextPart):
-            raise InvalidRequest("System messages may only contain text.", param=f"messages[{i}].content[{j}]")
+            raise InvalidRequest("System messages may only contain text.", loc=("messages", i, "parts", j))
         if part.text.strip():
             texts.append(part.text)
     return texts
@@ -109,9 +109,11 @@ def _turn(message: Message, i: int, model: ModelInfo) -> _Turn:
         return _Turn("user", middle=_content_blocks(message.parts, i, model))
     if message.role == "tool":
         if not message.tool_call_id:
-            raise InvalidRequest("A tool message needs a tool_call_id.", param=f"messages[{i}].tool_call_id")
+            raise InvalidRequest("A tool message needs a tool_call_id.", loc=("messages", i, "tool_call_id"))
         result = wire.ToolResultBlock(
-            tool_use_id=message.tool_call_id, content=_result_content(message.parts, i, model)
+            tool_use_id=message.tool_call_id,
+            content=_result_content(message.parts, i, model),
+            is_error=True if message.is_error else None,
         )
         return _Turn("user", first=[result])
     return _Turn(
@@ -143,57 +145,57 @@ def _trim_prefill(turns: list[_Turn]) -> None:
 def _content_blocks(parts: Sequence[Part], i: int, model: ModelInfo) -> list[wire.InputBlock]:
     blocks: list[wire.InputBlock] = []
     for j, part in enumerate(parts):
-        block = _part(part, f"messages[{i}].content[{j}]", model)
+        block = _part(part, ("messages", i, "parts", j), model)
         if block is not None:
             blocks.append(block)
     return blocks
 
 
-def _part(part: Part, where: str, model: ModelInfo) -> ResultBlock | None:
+def _part(part: Part, where: Loc, model: ModelInfo) -> ResultBlock | None:
     match part:
         case TextPart():
             return wire.TextBlock(part.text) if part.text.strip() else None
         case ImagePart():
-            return _image(part, f"{where}.image_url", model)
+            return _image(part, where, model)
         case FilePart():
-            return _document(part, f"{where}.file", model)
+            return _document(part, where, model)
         case AudioPart():
-            raise UnsupportedParameter(f"Audio input is not supported by {model.id}.", param=f"{where}.input_audio")
+            raise UnsupportedParameter(f"Audio input is not supported by {model.id}.", loc=where)
 
 
-def _image(part: ImagePart, param: str, model: ModelInfo) -> wire.ImageBlock:
+def _image(part: ImagePart, where: Loc, model: ModelInfo) -> wire.ImageBlock:
     if not model.capabilities.vision:
-        raise UnsupportedParameter(f"Image input is not supported by {model.id}.", param=param)
+        raise UnsupportedParameter(f"Image input is not supported by {model.id}.", loc=where)
     if part.data is not None:
         media_type = (part.media_type or "").lower()
         if media_type not in IMAGE_MEDIA_TYPES:
             raise InvalidRequest(
                 f"Image type {part.media_type or 'unknown'!r} is not supported; "
                 "send image/jpeg, image/png, image/gif or image/webp.",
-                param=param,
+                loc=where,
             )
         return wire.ImageBlock(source=wire.Base64Source(media_type=media_type, data=part.data))
     if part.url and part.url.lower().startswith(("https://", "http://")):
         return wire.ImageBlock(source=wire.URLSource(url=part.url))
-    raise InvalidRequest("An image must be an http(s) URL or a base64 data URL.", param=param)
+    raise InvalidRequest("An image must be an http(s) URL or a base64 data URL.", loc=where)
 
 
-def _document(part: FilePart, param: str, model: ModelInfo) -> wire.DocumentBlock:
+def _document(part: FilePart, where: Loc, model: ModelInfo) -> wire.DocumentBlock:
     media_type = part.media_type.lower()
     if media_type == "application/pdf":
         if not model.capabilities.pdf:
-            raise UnsupportedParameter(f"PDF input is not supported by {model.id}.", param=param)
+            raise UnsupportedParameter(f"PDF input is not supported by {model.id}.", loc=where)
         source: wire.Base64Source | wire.PlainTextSource = wire.Base64Source(media_type=media_type, data=part.data)
     elif media_type == "text/plain":
         try:
             text = base64.b64decode(part.data, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as e:
-            raise InvalidRequest("The text/plain file is not base64-encoded UTF-8 text.", param=param) from e
+            raise InvalidRequest("The text/plain file is not base64-encoded UTF-8 text.", loc=where) from e
         source = wire.PlainTextSource(data=text)
     else:
         raise UnsupportedParameter(
             f"File type {part.media_type!r} is not supported by {model.id}; send a PDF or a text/plain file.",
-            param=param,
+            loc=where,
         )
     return wire.DocumentBlock(source=source, title=part.filename)
 
@@ -204,7 +206,7 @@ def _result_content(parts: Sequence[Part], i: int, model: ModelInfo) -> str | li
         return "".join(p.text for p in parts if isinstance(p, TextPart)) or None
     blocks = []
     for j, part in enumerate(parts):
-        block = _part(part, f"messages[{i}].content[{j}]", model)
+        block = _part(part, ("messages", i, "parts", j), model)
         if block is not None:
             blocks.append(block)
     return blocks or None
@@ -217,7 +219,7 @@ def _assistant_text(message: Message, i: int) -> list[wire.InputBlock]:
     blocks: list[wire.InputBlock] = []
     for j, part in enumerate(message.parts):
         if not isinstance(part, TextPart):
-            raise InvalidRequest("Assistant messages may only contain text.", param=f"messages[{i}].content[{j}]")
+            raise InvalidRequest("Assistant messages may only contain text.", loc=("messages", i, "parts", j))
         if part.text.strip():
             blocks.append(wire.TextBlock(part.text))
     return blocks
@@ -225,13 +227,13 @@ def _assistant_text(message: Message, i: int) -> list[wire.InputBlock]:
 
 def _tool_use(call: ToolCall, i: int, k: int) -> wire.ToolUseBlock:
     raw = call.arguments.strip() or "{}"
-    param = f"messages[{i}].tool_calls[{k}].function.arguments"
+    where: Loc = ("messages", i, "tool_calls", k, "arguments")
     try:
         parsed = msgspec.json.decode(raw)
     except msgspec.DecodeError as e:
-        raise InvalidRequest("Tool call arguments must be a JSON object.", param=param) from e
+        raise InvalidRequest("Tool call arguments must be a JSON object.", loc=where) from e
     if not isinstance(parsed, dict):
-        raise InvalidRequest("Tool call arguments must be a JSON object.", param=param)
+        raise InvalidRequest("Tool call arguments must be a JSON object.", loc=where)
     return wire.ToolUseBlock(id=call.id, name=call.name, input=msgspec.Raw(raw.encode()))
 
 

@@ -1,18 +1,19 @@
 """Canonical ``ChatRequest`` + ``ModelInfo`` -> ``POST /v1/messages`` (``UpstreamRequest``).
 
 Parameter rules (wire-formats D.1, D.6). Every change the adapter makes is listed in
-``UpstreamRequest.adjusted`` by the OpenAI parameter name; what cannot be honoured is a 400 naming it.
+``UpstreamRequest.adjusted`` by the canonical field name; what cannot be honoured is a 400 naming it.
 
 - ``max_tokens``: the request's value or the model's default; above ``max_output_tokens`` it is a 400.
 - ``temperature`` above 1 is capped to 1 (Anthropic's range is 0-1). Claude 4.x models take ``temperature``
   or ``top_p`` but not both, so when both are set ``top_p`` is dropped.
 - ``stop`` -> ``stop_sequences``. Anthropic rejects whitespace-only stop sequences, so they are a 400 with
-  ``param="stop"`` rather than silently removed (removing them would change where the reply stops).
-- ``n`` > 1 and ``logprobs`` are 400s; ``seed``, ``presence_penalty``, ``frequency_penalty`` and
-  ``top_logprobs`` have no Anthropic equivalent and are dropped.
+  naming ``stop`` rather than silently removed (removing them would change where the reply stops).
+- ``candidate_count`` > 1 and ``logprobs`` are 400s; ``seed``, ``presence_penalty``, ``frequency_penalty``
+  and ``top_logprobs`` have no Anthropic equivalent and are dropped. ``top_k`` is sent as is.
 - ``reasoning_effort`` through the catalog's ``ReasoningSpec``: ``budget`` -> ``thinking.enabled`` with
   ``budget_tokens`` >= 1024 and below ``max_tokens`` (``max_tokens`` is raised by the budget, capped at the
-  model's limit, and the budget lowered if it still does not fit); ``adaptive`` -> ``thinking.adaptive``
+  model's limit, and the budget lowered if it still does not fit); ``reasoning_budget`` (a budget the
+  client set) wins over the effort's budget on budget-style models; ``adaptive`` -> ``thinking.adaptive``
   plus ``output_config.effort``; ``none`` -> no thinking. While thinking, ``temperature`` is dropped
   (reported unless it was 1, the one value thinking allows), ``top_p`` is raised to at least 0.95 and a
   forced ``tool_choice`` becomes ``auto``.
@@ -80,6 +81,7 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
         stop_sequences=_stop_sequences(request),
         temperature=temperature,
         top_p=top_p,
+        top_k=request.top_k,
         tools=tools,
         tool_choice=tool_choice,
         thinking=reasoning.thinking,
@@ -100,10 +102,12 @@ def build_request(request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
 
 
 def _check_unsupported(request: ChatRequest, adjusted: list[str]) -> None:
-    if request.n > 1:
-        raise UnsupportedParameter("Anthropic models return one choice per request; n must be 1.", param="n")
+    if request.candidate_count > 1:
+        raise UnsupportedParameter(
+            "Anthropic models return one reply per request; ask for one.", loc=("candidate_count",)
+        )
     if request.logprobs:
-        raise UnsupportedParameter("Anthropic models do not return log probabilities.", param="logprobs")
+        raise UnsupportedParameter("Anthropic models do not return log probabilities.", loc=("logprobs",))
     dropped = {
         "seed": request.seed,
         "presence_penalty": request.presence_penalty,
@@ -117,12 +121,12 @@ def _max_tokens(request: ChatRequest, model: ModelInfo) -> int:
     if request.max_tokens is None:
         return min(model.default_max_tokens, model.max_output_tokens)
     if request.max_tokens < 1:
-        raise InvalidRequest("max_tokens must be at least 1.", param="max_tokens")
+        raise InvalidRequest("max_tokens must be at least 1.", loc=("max_tokens",))
     if request.max_tokens > model.max_output_tokens:
         raise InvalidRequest(
             f"max_tokens is too large: {request.max_tokens}. {model.id} supports at most "
             f"{model.max_output_tokens} output tokens.",
-            param="max_tokens",
+            loc=("max_tokens",),
         )
     return request.max_tokens
 
@@ -131,7 +135,7 @@ def _stop_sequences(request: ChatRequest) -> list[str] | None:
     for sequence in request.stop:
         if not sequence.strip():
             raise InvalidRequest(
-                "Stop sequences must contain a non-whitespace character for Anthropic models.", param="stop"
+                "Stop sequences must contain a non-whitespace character for Anthropic models.", loc=("stop",)
             )
     return list(request.stop) or None
 
@@ -160,22 +164,24 @@ def _sampling(request: ChatRequest, thinking: bool, adjusted: list[str]) -> tupl
 def _reasoning(request: ChatRequest, model: ModelInfo) -> _Reasoning:
     effort, spec = request.reasoning_effort, model.reasoning
     capable = model.capabilities.reasoning and spec.style != "none"
+    if request.reasoning_budget is not None and capable and spec.style == "budget":
+        return _Reasoning(wire.ThinkingEnabled(budget_tokens=max(request.reasoning_budget, MIN_THINKING_BUDGET)))
     if effort is None:
         return _Reasoning()
     if effort == "none" or (capable and spec.style == "budget" and spec.budgets.get(effort) == 0):
         if capable and spec.default_on:
             if not spec.can_disable:
-                raise UnsupportedParameter(f"{model.id} cannot turn thinking off.", param="reasoning_effort")
+                raise UnsupportedParameter(f"{model.id} cannot turn thinking off.", loc=("reasoning_effort",))
             return _Reasoning(wire.ThinkingDisabled())
         return _Reasoning()
     if not capable:
-        raise UnsupportedParameter(f"{model.id} does not support reasoning_effort.", param="reasoning_effort")
+        raise UnsupportedParameter(f"{model.id} does not support reasoning_effort.", loc=("reasoning_effort",))
     table: dict[str, int] | dict[str, str] = spec.budgets if spec.style == "budget" else spec.levels
     if spec.style not in ("budget", "adaptive") or effort not in table:
         choices = ", ".join(["none", *table]) if spec.style in ("budget", "adaptive") else "none"
         raise UnsupportedParameter(
             f"reasoning_effort {effort!r} is not supported by {model.id}; use one of: {choices}.",
-            param="reasoning_effort",
+            loc=("reasoning_effort",),
         )
     if spec.style == "adaptive":
         return _Reasoning(wire.ThinkingAdaptive(), spec.levels[effort])
@@ -199,7 +205,7 @@ def _fit_budget(
         adjusted.append("reasoning_effort")
         if budget >= raised:
             raise UnsupportedParameter(
-                f"{model.id} cannot think within {raised} output tokens.", param="reasoning_effort"
+                f"{model.id} cannot think within {raised} output tokens.", loc=("reasoning_effort",)
             )
     if request.max_tokens is not None:
         adjusted.append("max_tokens")
@@ -221,13 +227,13 @@ def _tools(
 ) -> tuple[list[wire.ToolParam] | None, wire.ToolChoice | None]:
     if request.tools:
         if not model.capabilities.tools:
-            raise UnsupportedParameter(f"{model.id} does not support tools.", param="tools")
+            raise UnsupportedParameter(f"{model.id} does not support tools.", loc=("tools",))
         if any(t.strict for t in request.tools):
             adjusted.append("tools.function.strict")
         return [_tool(t) for t in request.tools], _tool_choice(request, thinking, adjusted)
     choice = request.tool_choice
     if choice is not None and choice.mode in ("required", "function"):
-        raise InvalidRequest("tool_choice forces a tool call but no tools were given.", param="tool_choice")
+        raise InvalidRequest("tool_choice forces a tool call but no tools were given.", loc=("tool_choice",))
     if conversation.has_tool_blocks and conversation.tool_names:
         synthetic = [
             wire.ToolParam(name=name, input_schema=dict(EMPTY_OBJECT_SCHEMA), description=SYNTHETIC_TOOL_DESCRIPTION)
@@ -243,7 +249,7 @@ def _tool_choice(request: ChatRequest, thinking: bool, adjusted: list[str]) -> w
     if choice is None:
         return wire.ToolChoiceAuto(disable_parallel_tool_use=True) if disable else None
     if choice.mode == "function" and choice.name not in {t.name for t in request.tools}:
-        raise InvalidRequest(f"tool_choice names an unknown tool: {choice.name!r}.", param="tool_choice")
+        raise InvalidRequest(f"tool_choice names an unknown tool: {choice.name!r}.", loc=("tool_choice",))
     mode = choice.mode
     if thinking and mode in ("required", "function"):
         adjusted.append("tool_choice")  # Anthropic does not allow forced tool use while thinking
@@ -274,8 +280,8 @@ def _response_format(
     if not model.capabilities.structured_output:
         raise UnsupportedParameter(
             f"{model.id} does not support structured output (response_format json_schema).",
-            param="response_format",
+            loc=("response_format",),
         )
     if fmt.schema is None:
-        raise InvalidRequest("response_format json_schema needs a schema.", param="response_format")
+        raise InvalidRequest("response_format json_schema needs a schema.", loc=("response_format",))
     return system, wire.JSONSchemaFormat(schema=fmt.schema)

@@ -1,13 +1,13 @@
-"""Anthropic ``Message`` reply -> canonical ``ChatResult``: content map, usage map, finish-reason table.
+"""Anthropic ``Message`` reply -> canonical ``ChatResult``: content map, usage map, stop-reason table.
 
-- Text blocks are joined into ``content``; ``content`` is ``None`` when the reply holds only tool calls.
-  Whitespace-only text blocks that come before any real text are dropped: claude-opus-4-6 may open an
-  adaptive-thinking reply with a ``"\\n\\n"`` text block ahead of its thinking block.
-- Thinking text goes to ``Choice.reasoning`` (blocks joined with a blank line), never into ``content``.
+- Content blocks map one to one, in order: ``text`` -> ``TextBlock``, ``thinking`` -> ``ThinkingBlock``,
+  ``redacted_thinking`` -> a redacted ``ThinkingBlock`` (no text), ``tool_use`` -> ``ToolCallBlock`` with the
+  ``toolu_`` id and ``arguments`` in the layout Anthropic streams them in (see ``wire.format_input``), so
+  stream and non-stream results are equal. Whitespace-only text blocks that come before any real text are
+  dropped: claude-opus-4-6 may open an adaptive-thinking reply with a ``"\\n\\n"`` text block ahead of
+  its thinking block.
 - ``thinking`` and ``redacted_thinking`` blocks, signatures and all, are kept verbatim as
   ``ReplayState(provider="anthropic", data=<JSON list of the blocks>)``; ``request.py`` sends them back.
-- ``tool_use`` blocks become tool calls with the ``toolu_`` id; ``arguments`` is the input in the layout
-  Anthropic streams it in (see ``wire.format_input``), so stream and non-stream results are equal.
 """
 
 from __future__ import annotations
@@ -17,32 +17,40 @@ from typing import TypeVar
 import msgspec
 
 from opentoken.catalog.model import ModelInfo
-from opentoken.core.chat import ReplayState, ToolCall
-from opentoken.core.result import ChatResult, Choice, FinishReason, Usage
+from opentoken.core.chat import ReplayState
+from opentoken.core.result import (
+    Block,
+    Candidate,
+    ChatResult,
+    Stop,
+    StopReason,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+    Usage,
+)
 from opentoken.providers.anthropic import wire
 from opentoken.providers.anthropic.errors import protocol_error, stream_error
 
 _T = TypeVar("_T")
 
 PROVIDER_NAME = "anthropic"
-REASONING_SEPARATOR = "\n\n"
 
-FINISH_REASONS: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
+STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "end_turn",
+    "stop_sequence": "stop_sequence",
+    "pause_turn": "pause_turn",
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "max_tokens",
+    "tool_use": "tool_use",
+    "refusal": "refusal",
 }
 
 
-def finish_reason(stop_reason: str | None) -> FinishReason:
-    """Table lookup; an absent or unknown stop reason (a newer API value) reads as a normal stop."""
-    if stop_reason is None:
-        return "stop"
-    return FINISH_REASONS.get(stop_reason, "stop")
+def stop_of(stop_reason: str | None, sequence: str | None = None) -> Stop:
+    """Table lookup; an absent or unknown stop reason (a newer API value) reads as a normal end of turn."""
+    reason = STOP_REASONS.get(stop_reason, "end_turn") if stop_reason is not None else "end_turn"
+    return Stop(reason, raw=stop_reason, sequence=sequence)
 
 
 def map_usage(usage: wire.Usage) -> Usage:
@@ -51,6 +59,7 @@ def map_usage(usage: wire.Usage) -> Usage:
         input_tokens=usage.input_tokens or 0,
         cache_read_tokens=usage.cache_read_input_tokens or 0,
         cache_write_tokens=usage.cache_creation_input_tokens or 0,
+        cache_write_1h_tokens=(usage.cache_creation.ephemeral_1h_input_tokens or 0) if usage.cache_creation else 0,
         output_tokens=usage.output_tokens or 0,
         reasoning_tokens=(details.thinking_tokens or 0) if details is not None else 0,
     )
@@ -64,6 +73,7 @@ def merge_usage(base: wire.Usage, update: wire.Usage) -> wire.Usage:
         cache_creation_input_tokens=_pick(update.cache_creation_input_tokens, base.cache_creation_input_tokens),
         cache_read_input_tokens=_pick(update.cache_read_input_tokens, base.cache_read_input_tokens),
         output_tokens_details=_pick(update.output_tokens_details, base.output_tokens_details),
+        cache_creation=_pick(update.cache_creation, base.cache_creation),
     )
 
 
@@ -77,31 +87,28 @@ def replay_state(blocks: list[wire.ReplayBlock]) -> ReplayState | None:
     return ReplayState(provider=PROVIDER_NAME, data=wire.encoder.encode(blocks).decode())
 
 
-def _choice(message: wire.Message) -> Choice:
-    text: list[str] = []
-    reasoning: list[str] = []
+def _candidate(message: wire.Message) -> Candidate:
+    blocks: list[Block] = []
     replay: list[wire.ReplayBlock] = []
-    calls: list[ToolCall] = []
+    text_started = False
     for block in message.content:
         match block:
             case wire.TextBlock():
-                if text or block.text.strip():
-                    text.append(block.text)
+                if block.text and (text_started or block.text.strip()):
+                    text_started = True
+                    blocks.append(TextBlock(block.text))
             case wire.ThinkingBlock():
                 replay.append(block)
-                if block.thinking:
-                    reasoning.append(block.thinking)
+                blocks.append(ThinkingBlock(block.thinking))
             case wire.RedactedThinkingBlock():
                 replay.append(block)
+                blocks.append(ThinkingBlock("", redacted=True))
             case wire.ToolUseBlock():
-                calls.append(ToolCall(id=block.id, name=block.name, arguments=wire.format_input(block.input)))
-    content = "".join(text)
-    return Choice(
+                blocks.append(ToolCallBlock(id=block.id, name=block.name, arguments=wire.format_input(block.input)))
+    return Candidate(
         index=0,
-        content=content if content or not calls else None,
-        finish_reason=finish_reason(message.stop_reason),
-        reasoning=REASONING_SEPARATOR.join(reasoning) or None,
-        tool_calls=tuple(calls),
+        blocks=tuple(blocks),
+        stop=stop_of(message.stop_reason, message.stop_sequence),
         replay=replay_state(replay),
     )
 
@@ -118,7 +125,7 @@ def parse_response(body: bytes, model: ModelInfo) -> ChatResult:
         raise stream_error(detail) from e
     return ChatResult(
         id=message.id,
-        choices=(_choice(message),),
+        candidates=(_candidate(message),),
         usage=map_usage(message.usage),
         upstream_model=message.model,
     )

@@ -51,6 +51,7 @@ class ToolUseBlock(msgspec.Struct, tag="tool_use", tag_field="type"):
 class ToolResultBlock(msgspec.Struct, tag="tool_result", tag_field="type", omit_defaults=True):
     tool_use_id: str
     content: str | list[TextBlock | ImageBlock | DocumentBlock] | None = None
+    is_error: bool | None = None
 
 
 class ThinkingBlock(msgspec.Struct, tag="thinking", tag_field="type"):
@@ -139,6 +140,7 @@ class MessagesRequest(msgspec.Struct, omit_defaults=True):
     stop_sequences: list[str] | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     tools: list[ToolParam] | None = None
     tool_choice: ToolChoice | None = None
     thinking: ThinkingConfig | None = None
@@ -153,6 +155,13 @@ class OutputTokensDetails(msgspec.Struct):
     thinking_tokens: int | None = None
 
 
+class CacheCreation(msgspec.Struct):
+    """Cache writes by lifetime (``cache_control.ttl``); their sum is ``cache_creation_input_tokens``."""
+
+    ephemeral_5m_input_tokens: int | None = None
+    ephemeral_1h_input_tokens: int | None = None
+
+
 class Usage(msgspec.Struct):
     """Token counts. In ``message_delta`` every field may be absent; later non-null values override."""
 
@@ -161,6 +170,7 @@ class Usage(msgspec.Struct):
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
     output_tokens_details: OutputTokensDetails | None = None
+    cache_creation: CacheCreation | None = None
 
 
 class Message(msgspec.Struct):

@@ -1,7 +1,7 @@
 """Google Gemini (generativelanguage v1beta ``generateContent``) adapter. Pure: no I/O.
 
 Modules, in request-path order: ``contents`` and ``schema`` (used by ``request``), ``request``, ``response``,
-``stream``, ``errors``; ``replay`` holds the thought-signature state kept between turns; ``wire`` the typed
+``stream``, ``errors``, ``count`` (countTokens); ``replay`` holds the thought-signature state kept between turns; ``wire`` the typed
 wire models.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from opentoken.catalog.model import ModelInfo
-from opentoken.core.chat import ChatRequest
-from opentoken.core.errors import GatewayError
+from opentoken.core.chat import ChatRequest, NativeRequest
+from opentoken.core.errors import GatewayError, UnsupportedParameter
 from opentoken.core.result import ChatResult
-from opentoken.providers.base import Provider, UpstreamRequest
+from opentoken.providers.base import ModelPage, Provider, UpstreamRequest
+from opentoken.providers.gemini import count, models
 from opentoken.providers.gemini.errors import parse_error
 from opentoken.providers.gemini.request import build_request
 from opentoken.providers.gemini.response import parse_response
@@ -28,12 +29,22 @@ class GeminiProvider:
     key_env_vars: tuple[str, ...] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env_vars: tuple[str, ...] = ("OPENTOKEN_GEMINI_BASE_URL",)
     fetches_image_urls = False  # the Gemini Developer API takes only inline image bytes
+    native_api: str | None = None  # no client API is passed through: every request is translated
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"x-goog-api-key": api_key}  # never in the URL
 
     def build_request(self, request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
         return build_request(request, model)
+
+    def build_native(self, request: NativeRequest, stream: bool, model: ModelInfo) -> UpstreamRequest:
+        raise UnsupportedParameter(f"{model.id} takes no {request.api} request as is.")
+
+    def build_count(self, request: ChatRequest, model: ModelInfo) -> UpstreamRequest:
+        return count.build_count(request, model)
+
+    def parse_count(self, body: bytes) -> int:
+        return count.parse_count(body)
 
     def parse_response(self, body: bytes, model: ModelInfo) -> ChatResult:
         return parse_response(body)
@@ -43,6 +54,12 @@ class GeminiProvider:
 
     def parse_error(self, status: int, headers: Mapping[str, str], body: bytes) -> GatewayError:
         return parse_error(status, headers, body)
+
+    def model_list_request(self, cursor: str | None) -> UpstreamRequest:
+        return models.model_list_request(cursor)
+
+    def parse_model_list(self, body: bytes) -> ModelPage:
+        return models.parse_model_list(body)
 
 
 PROVIDER: Provider = GeminiProvider()

@@ -9,7 +9,8 @@
   put in the order of those calls and there must be one per call (Gemini checks that the counts match). The
   function name comes from the earlier assistant tool call with the same id.
 - Tool results: text that is a JSON object is sent as the ``response`` object itself; any other text is sent
-  as ``{"content": text}``.
+  as ``{"content": text}``. Images and files of a tool result follow the function responses as inline parts
+  of the same turn.
 - Thought signatures and Gemini call ids come back from ``Message.replay`` (see ``replay``). On Gemini 3
   models, a step of the current turn whose first function call has no signature gets the documented dummy.
 """
@@ -23,7 +24,7 @@ import msgspec
 
 from opentoken.core.chat import AudioPart, FilePart, ImagePart, Message, TextPart, ToolCall
 from opentoken.core.chat import Part as CanonicalPart
-from opentoken.core.errors import InvalidRequest
+from opentoken.core.errors import InvalidRequest, Loc
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.replay import DUMMY_SIGNATURE, ReplayData, read_replay
 
@@ -47,7 +48,7 @@ def build_contents(
     contents = builder.contents([(i, m) for i, m in enumerate(messages) if m.role != "system"])
     if not contents:
         if not system:
-            raise InvalidRequest("The conversation has no message with content.", param="messages")
+            raise InvalidRequest("The conversation has no message with content.", loc=("messages",))
         return None, [wire.Content(role="user", parts=system)]
     return (wire.Content(parts=system) if system else None), contents
 
@@ -56,7 +57,7 @@ def _system_text(message: Message, index: int) -> bool:
     for j, part in enumerate(message.parts):
         if not isinstance(part, TextPart):
             raise InvalidRequest(
-                "System and developer messages may only contain text.", param=f"messages[{index}].content[{j}]"
+                "System and developer messages may only contain text.", loc=("messages", index, "parts", j)
             )
     return bool(message.text)
 
@@ -96,24 +97,22 @@ class _Builder:
         parts: list[wire.Part] = []
         for j, part in enumerate(message.parts):
             if not isinstance(part, TextPart):
-                raise InvalidRequest(
-                    "Assistant messages may only contain text.", param=f"messages[{index}].content[{j}]"
-                )
+                raise InvalidRequest("Assistant messages may only contain text.", loc=("messages", index, "parts", j))
         if message.text:
             parts.append(wire.Part(text=message.text, thought_signature=replay.text_signature if replay else None))
         for j, call in enumerate(message.tool_calls):
-            parts.append(self.call_part(call, replay, f"messages[{index}].tool_calls[{j}].function.arguments"))
+            parts.append(self.call_part(call, replay, ("messages", index, "tool_calls", j, "arguments")))
         first_call = next((p for p in parts if p.function_call is not None), None)
         fallback = self.signature_fallback and index > self.turn_start
         if first_call is not None and first_call.thought_signature is None and fallback:
             first_call.thought_signature = DUMMY_SIGNATURE
         return parts
 
-    def call_part(self, call: ToolCall, replay: ReplayData | None, param: str) -> wire.Part:
+    def call_part(self, call: ToolCall, replay: ReplayData | None, where: Loc) -> wire.Part:
         saved = replay.call(call.id) if replay else None
         native = saved is not None and saved.native
         self.calls[call.id] = _Call(call.name, native)
-        fc = wire.FunctionCall(name=call.name, args=_arguments(call.arguments, param), id=call.id if native else None)
+        fc = wire.FunctionCall(name=call.name, args=_arguments(call.arguments, where), id=call.id if native else None)
         return wire.Part(function_call=fc, thought_signature=saved.signature if saved else None)
 
     def responses(self, group: list[Indexed], pending: Indexed | None) -> list[wire.Part]:
@@ -123,14 +122,22 @@ class _Builder:
             call_id = message.tool_call_id
             call = self.calls.get(call_id) if call_id is not None else None
             if call_id is None or call is None or call_id in answered:
-                raise InvalidRequest(_tool_call_id_problem(call_id, call), param=f"messages[{index}].tool_call_id")
+                raise InvalidRequest(_tool_call_id_problem(call_id, call), loc=("messages", index, "tool_call_id"))
             answer = wire.FunctionResponse(
-                name=call.name, response=_tool_result(message.text), id=call_id if call.native else None
+                name=call.name,
+                response=_tool_result(message.text, message.is_error),
+                id=call_id if call.native else None,
             )
             answered[call_id] = wire.Part(function_response=answer)
         _check_answered(pending, set(answered))
         rank = {call_id: n for n, call_id in enumerate(order)}
-        return [answered[c] for c in sorted(answered, key=lambda c: rank.get(c, len(rank)))]
+        media = [
+            _user_part(p, index, j)
+            for index, message in group
+            for j, p in enumerate(message.parts)
+            if not isinstance(p, TextPart)
+        ]
+        return [*(answered[c] for c in sorted(answered, key=lambda c: rank.get(c, len(rank)))), *media]
 
 
 def _tool_call_id_problem(call_id: str | None, call: _Call | None) -> str:
@@ -149,7 +156,7 @@ def _check_answered(pending: Indexed | None, answered: set[str]) -> None:
         if call.id not in answered:
             raise InvalidRequest(
                 f"The assistant tool call {call.id!r} must be followed by a tool message with that tool_call_id.",
-                param=f"messages[{index}].tool_calls[{j}]",
+                loc=("messages", index, "tool_calls", j),
             )
 
 
@@ -166,7 +173,7 @@ def _user_part(part: CanonicalPart, index: int, j: int) -> wire.Part:
         case ImagePart():
             raise InvalidRequest(
                 "Gemini takes images only as inline data with a media type, and this image has none.",
-                param=f"messages[{index}].content[{j}]",
+                loc=("messages", index, "parts", j),
             )
         case FilePart():
             return wire.Part(inline_data=wire.InlineData(mime_type=part.media_type, data=part.data))
@@ -174,19 +181,23 @@ def _user_part(part: CanonicalPart, index: int, j: int) -> wire.Part:
             return wire.Part(inline_data=wire.InlineData(mime_type=f"audio/{part.format}", data=part.data))
 
 
-def _arguments(text: str, param: str) -> dict[str, Any]:
+def _arguments(text: str, where: Loc) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
         value = msgspec.json.decode(text)
     except msgspec.DecodeError as e:
-        raise InvalidRequest("Tool call arguments must be a JSON object.", param=param) from e
+        raise InvalidRequest("Tool call arguments must be a JSON object.", loc=where) from e
     if not isinstance(value, dict):
-        raise InvalidRequest("Tool call arguments must be a JSON object.", param=param)
+        raise InvalidRequest("Tool call arguments must be a JSON object.", loc=where)
     return value
 
 
-def _tool_result(text: str) -> dict[str, Any]:
+def _tool_result(text: str, is_error: bool) -> dict[str, Any]:
+    """A tool's output as Gemini's ``functionResponse.response`` object: a JSON object output as is, other
+    text under ``content``; a failed tool's output under ``error`` (the key Gemini documents for failures)."""
+    if is_error:
+        return {"error": text}
     try:
         value = msgspec.json.decode(text) if text.lstrip().startswith("{") else None
     except msgspec.DecodeError:

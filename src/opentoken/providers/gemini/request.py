@@ -5,7 +5,7 @@ Parameter decisions (anything changed or dropped is listed in ``UpstreamRequest.
 - ``max_tokens`` (or the model's ``default_max_tokens``) -> ``maxOutputTokens``; above the model's
   ``max_output_tokens`` it is a 400 naming ``max_tokens``, as OpenAI answers.
 - ``stop`` -> ``stopSequences``; Gemini takes at most 5, more is a 400 naming ``stop``.
-- ``n`` -> ``candidateCount``; ``seed``, ``temperature``, ``top_p`` map one to one.
+- ``candidate_count`` -> ``candidateCount``; ``seed``, ``temperature``, ``top_p``, ``top_k`` map one to one.
 - ``presence_penalty``/``frequency_penalty`` are sent only if the catalog says the model takes them.
 - ``logprobs``/``top_logprobs`` -> ``responseLogprobs``/``logprobs``.
 - ``response_format``: ``json_schema`` -> ``application/json`` + ``responseJsonSchema`` (see ``schema``);
@@ -16,6 +16,9 @@ Parameter decisions (anything changed or dropped is listed in ``UpstreamRequest.
   ``none`` turns thinking off where the model allows it (budget 0); on a model that cannot stop thinking it
   is mapped to the model's minimum (``min_budget``, or the ``minimal`` level) and reported as ``reasoning_effort``: the reply is as close to "no thinking" as the model
   allows, rather than an error for a value every OpenAI client may send.
+- ``reasoning_budget`` (a token budget the client set, e.g. Anthropic's ``budget_tokens``) wins over the
+  effort: style ``budget`` sends it clamped to the model's range; style ``level`` sends the level the
+  catalog maps the nearest effort to (up to 1024 tokens ``low``, up to 8192 ``medium``, more ``high``).
 - ``tools`` -> one ``functionDeclarations`` tool; ``tool_choice`` auto/none/required/function -> mode
   AUTO/NONE/ANY/ANY + ``allowedFunctionNames``. ``parallel_tool_calls: false`` has no Gemini equivalent
   (reported).
@@ -26,7 +29,7 @@ from __future__ import annotations
 import re
 
 from opentoken.catalog.model import ModelInfo, ReasoningSpec
-from opentoken.core.chat import ChatRequest
+from opentoken.core.chat import ChatRequest, ReasoningEffort
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
 from opentoken.providers.base import UpstreamRequest
 from opentoken.providers.gemini import wire
@@ -69,16 +72,17 @@ def _generation_config(request: ChatRequest, model: ModelInfo, adjusted: list[st
     if wanted > model.max_output_tokens:
         raise InvalidRequest(
             f"max_tokens is too large: {wanted}. {model.id} supports at most {model.max_output_tokens} output tokens.",
-            param="max_tokens",
+            loc=("max_tokens",),
         )
     if len(request.stop) > MAX_STOP_SEQUENCES:
-        raise InvalidRequest(f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences.", param="stop")
+        raise InvalidRequest(f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences.", loc=("stop",))
     config = wire.GenerationConfig(
         temperature=request.temperature,
         top_p=request.top_p,
+        top_k=request.top_k,
         max_output_tokens=wanted,
         stop_sequences=list(request.stop) or None,
-        candidate_count=request.n if request.n != 1 else None,
+        candidate_count=request.candidate_count if request.candidate_count != 1 else None,
         seed=request.seed,
         thinking_config=_thinking(request, model, adjusted),
     )
@@ -122,13 +126,25 @@ def _response_format(config: wire.GenerationConfig, request: ChatRequest) -> Non
         config.response_json_schema = compile_schema(fmt.schema)
 
 
+def _budget_effort(budget: int) -> ReasoningEffort:
+    return "low" if budget <= 1024 else "medium" if budget <= 8192 else "high"
+
+
 def _thinking(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wire.ThinkingConfig | None:
     effort = request.reasoning_effort
     spec = model.reasoning
+    budget = request.reasoning_budget
+    if budget is not None and spec.style == "budget":
+        clamped = max(spec.min_budget, min(budget, spec.max_budget or budget))
+        if clamped != budget:
+            adjusted.append("reasoning_budget")
+        return wire.ThinkingConfig(include_thoughts=True, thinking_budget=clamped)
+    if budget is not None and spec.style == "level":
+        effort = _budget_effort(budget)
     if effort is None or (effort == "none" and spec.style == "none"):
         return None
     if spec.style not in ("budget", "level"):
-        raise UnsupportedParameter(f"{model.id} has no reasoning control.", param="reasoning_effort")
+        raise UnsupportedParameter(f"{model.id} has no reasoning control.", loc=("reasoning_effort",))
     if effort == "none":
         off = _thinking_off(spec)
         if off is None:
@@ -139,13 +155,13 @@ def _thinking(request: ChatRequest, model: ModelInfo, adjusted: list[str]) -> wi
         level = spec.levels.get(effort)
         if level is None:
             raise UnsupportedParameter(
-                f"reasoning_effort {effort!r} is not supported by {model.id}.", param="reasoning_effort"
+                f"reasoning_effort {effort!r} is not supported by {model.id}.", loc=("reasoning_effort",)
             )
         return wire.ThinkingConfig(include_thoughts=True, thinking_level=level)
     budget = spec.budgets.get(effort)
     if budget is None:
         raise UnsupportedParameter(
-            f"reasoning_effort {effort!r} is not supported by {model.id}.", param="reasoning_effort"
+            f"reasoning_effort {effort!r} is not supported by {model.id}.", loc=("reasoning_effort",)
         )
     budget = max(spec.min_budget, min(budget, spec.max_budget or budget))
     return wire.ThinkingConfig(include_thoughts=True, thinking_budget=budget)
@@ -175,7 +191,7 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
     choice = request.tool_choice
     if not request.tools:
         if choice is not None and choice.mode in ("required", "function"):
-            raise InvalidRequest("tool_choice requires tools.", param="tool_choice")
+            raise InvalidRequest("tool_choice requires tools.", loc=("tool_choice",))
         return None, None
     declarations = []
     for i, tool in enumerate(request.tools):
@@ -183,7 +199,7 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
             raise UnsupportedParameter(
                 "Gemini function names must start with a letter or underscore and use only letters, digits, "
                 "'_', '.', ':' and '-' (at most 128 characters).",
-                param=f"tools[{i}].function.name",
+                loc=("tools", i, "name"),
             )
         schema = compile_schema(tool.parameters) if tool.parameters is not None else None
         if schema is not None and schema.get("type") == "object" and len(schema) == 1:
@@ -196,7 +212,7 @@ def _tools(request: ChatRequest, adjusted: list[str]) -> tuple[list[wire.Tool] |
     allowed = None
     if choice.mode == "function":
         if choice.name not in {t.name for t in request.tools}:
-            raise InvalidRequest(f"tool_choice names an unknown function {choice.name!r}.", param="tool_choice")
+            raise InvalidRequest(f"tool_choice names an unknown function {choice.name!r}.", loc=("tool_choice",))
         allowed = [str(choice.name)]
     config = wire.FunctionCallingConfig(mode=_MODES[choice.mode], allowed_function_names=allowed)
     return [wire.Tool(function_declarations=declarations)], wire.ToolConfig(function_calling_config=config)

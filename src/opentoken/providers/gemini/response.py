@@ -1,13 +1,14 @@
 """Gemini ``GenerateContentResponse`` -> canonical ChatResult; the tables shared with the stream decoder.
 
-- Each candidate becomes a Choice (``candidate.index``, else its position). Text parts are joined into
-  ``content``; ``thought: true`` parts into ``reasoning``; each ``functionCall`` becomes a ToolCall whose id is
-  Gemini's ``functionCall.id`` when present, otherwise ``call_`` + 24 random letters and digits; its
-  arguments are the JSON text of ``args``. ``content`` is None when the choice has only tool calls.
-- Finish reasons follow the table below; a choice that made tool calls always finishes with ``tool_calls``.
-- A prompt blocked before generation (``promptFeedback.blockReason``, no candidates) is one Choice with
-  ``content`` None and ``content_filter``.
-- Signatures and Gemini call ids go to ``Choice.replay`` (see ``replay``).
+- Each candidate becomes a ``Candidate`` (``candidate.index``, else its position). Its parts become blocks in
+  order: adjacent ``thought: true`` text parts one ``ThinkingBlock``, adjacent answer text parts one
+  ``TextBlock``, each ``functionCall`` a ``ToolCallBlock`` whose id is Gemini's ``functionCall.id`` when
+  present, otherwise ``call_`` + 24 random letters and digits, and whose arguments are the JSON text of
+  ``args``. Empty text parts (Gemini sends them to carry a signature) make no block.
+- Stop reasons follow ``stop_of``; a candidate that made tool calls always stops with ``tool_use``.
+- A prompt blocked before generation (``promptFeedback.blockReason``, no candidates) is one candidate with no
+  blocks that stopped with ``content_filter``.
+- Signatures and Gemini call ids go to ``Candidate.replay`` (see ``replay``).
 - Usage: input = promptTokenCount + toolUsePromptTokenCount - cachedContentTokenCount; cache read =
   cachedContentTokenCount; output = candidatesTokenCount + thoughtsTokenCount, except for replies whose
   prompt + tool-use prompt + candidates already equals the total (older models counted thoughts inside
@@ -22,9 +23,18 @@ from collections.abc import Callable
 
 import msgspec
 
-from opentoken.core.chat import ToolCall
 from opentoken.core.errors import UpstreamProtocolError
-from opentoken.core.result import ChatResult, Choice, FinishReason, TokenLogprob, Usage
+from opentoken.core.result import (
+    Block,
+    Candidate,
+    ChatResult,
+    Stop,
+    TextBlock,
+    ThinkingBlock,
+    TokenLogprob,
+    ToolCallBlock,
+    Usage,
+)
 from opentoken.providers.gemini import wire
 from opentoken.providers.gemini.errors import error_from_status
 from opentoken.providers.gemini.replay import ReplayBuilder
@@ -54,19 +64,16 @@ def new_call_id() -> str:
     return "call_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 
-def new_response_id() -> str:
-    return "chatcmpl-" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
-
-
-def finish_reason(gemini: str, made_calls: bool) -> FinishReason:
-    """Gemini ``finishReason`` -> OpenAI. Unknown values, MALFORMED_FUNCTION_CALL and the like -> stop."""
+def stop_of(gemini: str | None, made_calls: bool) -> Stop:
+    """Gemini ``finishReason`` -> canonical. MALFORMED_FUNCTION_CALL, unknown values and the like read as an
+    end of turn (the raw value is kept)."""
     if made_calls:
-        return "tool_calls"
+        return Stop("tool_use", raw=gemini)
     if gemini == "MAX_TOKENS":
-        return "length"
+        return Stop("max_tokens", raw=gemini)
     if gemini in _FILTERED:
-        return "content_filter"
-    return "stop"
+        return Stop("content_filter", raw=gemini)
+    return Stop("end_turn", raw=gemini)
 
 
 def map_usage(meta: wire.UsageMetadata) -> Usage:
@@ -119,42 +126,50 @@ def candidate_index(candidate: wire.Candidate, position: int) -> int:
 
 def parse_response(body: bytes, new_id: IdFactory = new_call_id) -> ChatResult:
     reply = decode_reply(body)
-    choices = [_choice(candidate_index(c, n), c, new_id) for n, c in enumerate(reply.candidates)]
-    if not choices:
-        blocked = reply.prompt_feedback is not None and reply.prompt_feedback.block_reason is not None
-        choices = [
-            Choice(index=0, content=None if blocked else "", finish_reason="content_filter" if blocked else "stop")
-        ]
+    candidates = [_candidate(candidate_index(c, n), c, new_id) for n, c in enumerate(reply.candidates)]
+    if not candidates:
+        feedback = reply.prompt_feedback
+        blocked = feedback.block_reason if feedback is not None else None
+        stop = Stop("content_filter", raw=blocked) if blocked is not None else Stop("end_turn")
+        candidates = [Candidate(index=0, blocks=(), stop=stop)]
     return ChatResult(
-        id=reply.response_id or new_response_id(),
-        choices=tuple(sorted(choices, key=lambda c: c.index)),
+        id=reply.response_id or "",
+        candidates=tuple(sorted(candidates, key=lambda c: c.index)),
         usage=map_usage(reply.usage_metadata) if reply.usage_metadata else Usage(),
         upstream_model=reply.model_version,
     )
 
 
-def _choice(index: int, candidate: wire.Candidate, new_id: IdFactory) -> Choice:
-    text: list[str] = []
-    thoughts: list[str] = []
-    calls: list[ToolCall] = []
+def _candidate(index: int, candidate: wire.Candidate, new_id: IdFactory) -> Candidate:
+    blocks: list[Block] = []
     replay = ReplayBuilder()
+    made_calls = False
     for part in candidate.content.parts if candidate.content else []:
         call_id = None
         if part.function_call is not None:
             call_id = part.function_call.id or new_id()
-            calls.append(
-                ToolCall(id=call_id, name=part.function_call.name, arguments=arguments_json(part.function_call))
+            made_calls = True
+            blocks.append(
+                ToolCallBlock(id=call_id, name=part.function_call.name, arguments=arguments_json(part.function_call))
             )
-        elif part.text is not None:
-            (thoughts if part.thought else text).append(part.text)
+        elif part.text:
+            _add_text(blocks, part.text, bool(part.thought))
         replay.add_part(part, call_id)
-    content = "".join(text)
-    return Choice(
+    return Candidate(
         index=index,
-        content=content if content or not calls else None,
-        finish_reason=finish_reason(candidate.finish_reason or "STOP", bool(calls)),
-        reasoning="".join(thoughts) or None,
-        tool_calls=tuple(calls),
+        blocks=tuple(blocks),
+        stop=stop_of(candidate.finish_reason or "STOP", made_calls),
         replay=replay.state(),
         logprobs=map_logprobs(candidate.logprobs_result) if candidate.logprobs_result else None,
     )
+
+
+def _add_text(blocks: list[Block], text: str, thought: bool) -> None:
+    """Append a text part: to the last block when it is of the same kind, else as a new block."""
+    last = blocks[-1] if blocks else None
+    if thought and isinstance(last, ThinkingBlock):
+        blocks[-1] = ThinkingBlock(last.text + text)
+    elif not thought and isinstance(last, TextBlock):
+        blocks[-1] = TextBlock(last.text + text)
+    else:
+        blocks.append(ThinkingBlock(text) if thought else TextBlock(text))

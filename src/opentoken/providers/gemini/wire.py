@@ -85,6 +85,7 @@ class ThinkingConfig(_Wire):
 class GenerationConfig(_Wire):
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     max_output_tokens: int | None = None
     stop_sequences: list[str] | None = None
     candidate_count: int | None = None

@@ -67,7 +67,7 @@ class RedisBus:
             if message is not None and message["type"] == "subscribe":
                 callback(ALL_KEYS)
                 return pubsub
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         raise RedisTimeoutError(f"Redis did not confirm the subscription to {self._channel}")
 
     async def _read_forever(self, callback: KeyChanged) -> None:
@@ -95,7 +95,7 @@ class RedisBus:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(RedisError):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -278,3 +278,24 @@ replay_state = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Index("ix_replay_state_expires", "expires_at"),
 )
+
+# The operator's catalog entries (a ModelSpec as JSON: only what the operator set) and the price history.
+catalog_models = Table(
+    "catalog_models",
+    metadata,
+    Column("model_id", String(200), primary_key=True),
+    Column("spec", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+catalog_prices = Table(
+    "catalog_prices",
+    metadata,
+    Column("model_id", String(200), primary_key=True),
+    Column("effective_from", UTCDateTime(), primary_key=True),
+    Column("input", Money(), nullable=False),
+    Column("output", Money(), nullable=False),
+    Column("cache_read", Money(), nullable=False),
+    Column("cache_write", Money(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

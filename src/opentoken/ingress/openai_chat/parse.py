@@ -1,7 +1,10 @@
-"""Validate an OpenAI request body and convert it into the canonical ``ChatRequest``.
+"""Validate an OpenAI Chat Completions body and convert it into the canonical ``ChatRequest``.
 
 Every rejection is an ``InvalidRequest`` whose ``param`` names the offending field the way OpenAI does
 (``messages[2].role``, ``tools[0].function.name``). Unknown top-level fields are accepted and reported.
+``ParsedChat`` keeps, next to the canonical request, what rendering needs: the options that shape the reply
+(``stream_options.include_usage``) and where each canonical part came from (empty text parts are dropped, so
+canonical part ``j`` of a message is not always content ``[j]``), for naming fields in errors.
 """
 
 from __future__ import annotations
@@ -9,14 +12,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import orjson
 
-from opentoken.api import request as w
 from opentoken.core import chat as c
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
+from opentoken.ingress.openai_chat import wire as w
 
 _PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
@@ -35,8 +39,17 @@ def _param_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
     return msg, param or None
 
 
-def parse_body(body: bytes) -> tuple[c.ChatRequest, w.ChatCompletionRequest]:
-    """Parse and validate the raw body; return the canonical request and the wire request."""
+@dataclass(frozen=True, slots=True)
+class ParsedChat:
+    request: c.ChatRequest
+    ignored: tuple[str, ...] = ()  # fields accepted but not acted on (unknown, or known and unused)
+    include_usage: bool = False  # stream_options.include_usage: a usage chunk ends the stream
+    max_tokens_field: str = "max_tokens"  # the spelling the client used (max_completion_tokens wins)
+    origins: tuple[tuple[int, ...], ...] = ()  # per message: the content index of each canonical part
+
+
+def parse_body(body: bytes) -> ParsedChat:
+    """Parse and validate the raw body."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -50,10 +63,17 @@ def parse_body(body: bytes) -> tuple[c.ChatRequest, w.ChatCompletionRequest]:
         raise InvalidRequest(f"Invalid request: {msg}" + (f" (at {param})" if param else ""), param=param) from e
     unknown = sorted(k for k in data if k not in w.KNOWN_FIELDS)
     ignored = [k for k in w.IGNORED_FIELDS if data.get(k) is not None]
-    return to_canonical(req, tuple(unknown + ignored)), req
+    messages = [_message(m, i) for i, m in enumerate(req.messages)]
+    return ParsedChat(
+        request=to_canonical(req, tuple(m for m, _ in messages)),
+        ignored=tuple(unknown + ignored),
+        include_usage=bool(req.stream_options and req.stream_options.include_usage),
+        max_tokens_field="max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens",
+        origins=tuple(o for _, o in messages),
+    )
 
 
-def to_canonical(req: w.ChatCompletionRequest, ignored: tuple[str, ...] = ()) -> c.ChatRequest:
+def to_canonical(req: w.ChatCompletionRequest, messages: tuple[c.Message, ...]) -> c.ChatRequest:
     stream = bool(req.stream)
     if req.stream_options is not None and not stream:
         raise InvalidRequest(
@@ -65,14 +85,13 @@ def to_canonical(req: w.ChatCompletionRequest, ignored: tuple[str, ...] = ()) ->
     stop = _stop(req.stop)
     return c.ChatRequest(
         model=req.model,
-        messages=tuple(_message(m, i) for i, m in enumerate(req.messages)),
+        messages=messages,
         stream=stream,
-        include_usage=bool(req.stream_options and req.stream_options.include_usage),
         max_tokens=req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens,
         temperature=req.temperature,
         top_p=req.top_p,
         stop=stop,
-        n=req.n or 1,
+        candidate_count=req.n or 1,
         seed=req.seed,
         presence_penalty=req.presence_penalty,
         frequency_penalty=req.frequency_penalty,
@@ -84,7 +103,6 @@ def to_canonical(req: w.ChatCompletionRequest, ignored: tuple[str, ...] = ()) ->
         response_format=_response_format(req.response_format),
         reasoning_effort=req.reasoning_effort,
         user=req.user,
-        ignored=ignored,
         fallback_models=tuple(req.models or ()),
     )
 
@@ -149,46 +167,49 @@ def _response_format(fmt: Any) -> c.ResponseFormat | None:
     return c.ResponseFormat(type="json_schema", name=js.name, schema=js.schema, strict=js.strict)
 
 
-def _text_parts(content: str | list[w.TextPart]) -> tuple[c.Part, ...]:
+Origins = tuple[int, ...]
+
+
+def _text_parts(
+    content: str | list[w.TextPart] | list[w.TextPart | w.RefusalPart],
+) -> tuple[tuple[c.Part, ...], Origins]:
+    """Non-empty text parts, and the content index each came from."""
     if isinstance(content, str):
-        return (c.TextPart(content),) if content else ()
-    return tuple(c.TextPart(p.text) for p in content if p.text)
+        return ((c.TextPart(content),), (0,)) if content else ((), ())
+    kept = [(j, p.text) for j, p in enumerate(content) if isinstance(p, w.TextPart) and p.text]
+    return tuple(c.TextPart(text) for _, text in kept), tuple(j for j, _ in kept)
 
 
-def _message(m: w.Message, i: int) -> c.Message:
+def _message(m: w.Message, i: int) -> tuple[c.Message, Origins]:
     where = f"messages[{i}]"
     match m:
         case w.SystemMessage() | w.DeveloperMessage():
-            return c.Message(role="system", parts=_text_parts(m.content), name=m.name)
+            parts, origins = _text_parts(m.content)
+            return c.Message(role="system", parts=parts, name=m.name), origins
         case w.UserMessage():
-            if isinstance(m.content, list) and not m.content:
+            if isinstance(m.content, str):
+                parts, origins = _text_parts(m.content)
+                return c.Message(role="user", parts=parts), origins
+            if not m.content:
                 raise InvalidRequest("User message content must not be an empty array.", param=f"{where}.content")
-            parts = (
-                _text_parts(m.content)
-                if isinstance(m.content, str)
-                else tuple(_user_part(p, f"{where}.content[{j}]") for j, p in enumerate(m.content))
-            )
-            return c.Message(
-                role="user", parts=tuple(p for p in parts if not (isinstance(p, c.TextPart) and not p.text))
-            )
+            kept = [(j, _user_part(p, f"{where}.content[{j}]")) for j, p in enumerate(m.content)]
+            kept = [(j, p) for j, p in kept if not (isinstance(p, c.TextPart) and not p.text)]
+            return c.Message(role="user", parts=tuple(p for _, p in kept)), tuple(j for j, _ in kept)
         case w.AssistantMessage():
             return _assistant(m, where)
         case w.ToolMessage():
             if not m.tool_call_id:
                 raise InvalidRequest("tool_call_id must not be empty.", param=f"{where}.tool_call_id")
-            return c.Message(role="tool", parts=_text_parts(m.content), tool_call_id=m.tool_call_id)
+            parts, origins = _text_parts(m.content)
+            return c.Message(role="tool", parts=parts, tool_call_id=m.tool_call_id), origins
         case w.FunctionMessage():
             raise UnsupportedParameter(
                 "The deprecated 'function' role is not supported; use 'tool' messages.", param=f"{where}.role"
             )
 
 
-def _assistant(m: w.AssistantMessage, where: str) -> c.Message:
-    parts: list[c.Part] = []
-    if isinstance(m.content, str):
-        parts.extend(_text_parts(m.content))
-    elif m.content is not None:
-        parts.extend(c.TextPart(p.text) for p in m.content if isinstance(p, w.TextPart) and p.text)
+def _assistant(m: w.AssistantMessage, where: str) -> tuple[c.Message, Origins]:
+    parts, origins = _text_parts(m.content) if m.content is not None else ((), ())
     if m.function_call is not None:
         raise UnsupportedParameter("'function_call' is deprecated; use 'tool_calls'.", param=f"{where}.function_call")
     calls: list[c.ToolCall] = []
@@ -201,7 +222,7 @@ def _assistant(m: w.AssistantMessage, where: str) -> c.Message:
         calls.append(c.ToolCall(id=tc.id, name=tc.function.name, arguments=_arguments(tc.function.arguments, p)))
     if not parts and not calls and m.content is None and m.refusal is None:
         raise InvalidRequest("An assistant message needs 'content' or 'tool_calls'.", param=f"{where}.content")
-    return c.Message(role="assistant", parts=tuple(parts), tool_calls=tuple(calls), name=m.name)
+    return c.Message(role="assistant", parts=parts, tool_calls=tuple(calls), name=m.name), origins
 
 
 def _arguments(arguments: str, where: str) -> str:

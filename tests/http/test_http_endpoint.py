@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from opentoken.core.errors import RequestTooLarge
-from opentoken.http.chat import read_body, send_stream
+from opentoken.http.endpoint import read_body, send_stream
 
 
 def receiver(*messages: Message) -> tuple[list[Message], object]:
@@ -36,7 +36,7 @@ async def test_body_in_several_chunks_is_joined() -> None:
 async def test_declared_length_over_the_limit_is_refused_before_reading() -> None:
     queue, receive = receiver({"type": "http.request", "body": b"x" * 20})
     with pytest.raises(RequestTooLarge):
-        await read_body(receive, b"20", 10)  # type: ignore[arg-type]
+        await read_body(receive, "20", 10)  # type: ignore[arg-type]
     assert len(queue) == 1
 
 
@@ -97,7 +97,7 @@ async def test_client_leaving_mid_stream_closes_the_frames_and_ends_quietly() ->
         await gone.wait()
         return {"type": "http.disconnect"}
 
-    task = asyncio.ensure_future(send_stream(frames(), [], receive, send))  # type: ignore[arg-type]
+    task = asyncio.ensure_future(send_stream(frames(), [], receive, send))
     await upstream_waiting.wait()
     gone.set()
     await asyncio.wait_for(task, 2)

@@ -7,9 +7,9 @@ from typing import Literal
 
 from msgspec import Struct
 
-from opentoken.api.response import ENCODER
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.money import MILLION
+from opentoken.ingress.openai.errors import ENCODER
 
 
 class PricingOut(Struct):

@@ -1,17 +1,33 @@
-"""The OpenAI response objects the gateway sends: chat.completion, usage, errors (typed, msgspec)."""
+"""Canonical result -> OpenAI ``chat.completion`` (typed, msgspec), and the usage object streams share.
+
+Per candidate (a ``choice``): ``content`` is the text blocks joined (``None`` when there is none and the reply
+is tool calls or was filtered), ``reasoning_content`` the thinking blocks' text joined by a blank line,
+``tool_calls`` the tool-call blocks in order (``arguments`` always a JSON object's text), ``finish_reason``
+the stop reason in OpenAI's four values (``FINISH_REASONS``).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Literal
 
-import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
 from opentoken.core.money import Cost
-from opentoken.core.result import ChatResult, Choice, TokenLogprob, Usage
+from opentoken.core.result import Candidate, ChatResult, StopReason, TokenLogprob, Usage
+from opentoken.ingress.openai.errors import ENCODER
 
-ENCODER = msgspec.json.Encoder(decimal_format="number")
+REASONING_SEPARATOR = "\n\n"  # between the texts of two thinking blocks
+
+FINISH_REASONS: dict[StopReason, str] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "content_filter": "content_filter",
+    "refusal": "content_filter",
+}
 
 
 class FunctionOut(Struct):
@@ -98,17 +114,6 @@ class CompletionOut(Struct):
     object: Literal["chat.completion"] = "chat.completion"
 
 
-class ErrorBody(Struct):
-    message: str
-    type: str
-    param: str | None
-    code: str | None
-
-
-class ErrorOut(Struct):
-    error: ErrorBody
-
-
 def usage_out(usage: Usage, cost: Cost | None) -> UsageOut:
     out = UsageOut(
         prompt_tokens=usage.prompt_tokens,
@@ -147,13 +152,27 @@ def logprobs_out(items: tuple[TokenLogprob, ...] | None) -> LogprobsOut | None:
     )
 
 
-def _choice_out(ch: Choice, with_reasoning: bool) -> ChoiceOut:
-    msg = MessageOut(content=ch.content, refusal=ch.refusal)
-    if ch.tool_calls:
-        msg.tool_calls = [ToolCallOut(id=t.id, function=FunctionOut(t.name, t.arguments)) for t in ch.tool_calls]
-    if with_reasoning and ch.reasoning:
-        msg.reasoning_content = ch.reasoning
-    return ChoiceOut(index=ch.index, message=msg, finish_reason=ch.finish_reason, logprobs=logprobs_out(ch.logprobs))
+def content_of(candidate: Candidate) -> str | None:
+    text = candidate.text
+    if text or not (candidate.tool_calls or candidate.stop.reason == "content_filter"):
+        return text
+    return None
+
+
+def _choice_out(ch: Candidate, with_reasoning: bool) -> ChoiceOut:
+    msg = MessageOut(content=content_of(ch))
+    calls = ch.tool_calls
+    if calls:
+        msg.tool_calls = [ToolCallOut(id=t.id, function=FunctionOut(t.name, t.arguments)) for t in calls]
+    reasoning = REASONING_SEPARATOR.join(b.text for b in ch.thinking() if b.text)
+    if with_reasoning and reasoning:
+        msg.reasoning_content = reasoning
+    return ChoiceOut(
+        index=ch.index,
+        message=msg,
+        finish_reason=FINISH_REASONS[ch.stop.reason],
+        logprobs=logprobs_out(ch.logprobs),
+    )
 
 
 def completion_json(
@@ -163,11 +182,7 @@ def completion_json(
         id=id,
         created=created,
         model=model,
-        choices=[_choice_out(ch, with_reasoning) for ch in result.choices],
+        choices=[_choice_out(ch, with_reasoning) for ch in result.candidates],
         usage=usage_out(result.usage, cost),
     )
     return ENCODER.encode(out)
-
-
-def error_json(message: str, type: str, param: str | None, code: str | None) -> bytes:
-    return ENCODER.encode(ErrorOut(ErrorBody(message=message, type=type, param=param, code=code)))

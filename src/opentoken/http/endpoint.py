@@ -1,0 +1,160 @@
+"""The endpoint of every ingress, as a plain ASGI app: the gateway's hot path.
+
+``IngressEndpoint(codec, ...)`` serves one wire API's route: it authenticates the caller before reading the
+body, reads the body (refused as soon as it is known to be too large), has the codec parse it, runs the
+pipeline, and sends what the codec renders, errors included (so each route answers errors in its own API's
+shape). No Starlette ``Request``/``Response`` objects and no task group per stream: the reply goes out as one
+or two ``send`` calls with pre-encoded headers, and a stream is written frame by frame while one watcher task
+waits for the client to disconnect. A client that leaves mid-stream cancels the handler (so the upstream read
+is cancelled at once and the pipeline meters the partial usage) and the stream is closed; nothing is sent
+after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Generic, TypeVar
+
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive, Scope, Send
+
+from opentoken.core.errors import GatewayError, RequestTooLarge
+from opentoken.ingress.base import Codec, Rendered
+from opentoken.pipeline import Call, Completed, Pipeline
+from opentoken.stores.base import ApiKey
+
+log = logging.getLogger("opentoken.http")
+P = TypeVar("P")
+
+Headers = list[tuple[bytes, bytes]]
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"The request body is larger than {limit} bytes.", param="messages")
+
+
+async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The whole request body, refused (413) as soon as it is known to exceed ``limit`` bytes."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            if not chunks:
+                return bytes(chunk)
+            chunks.append(chunk)
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def encode_headers(headers: Mapping[str, str]) -> Headers:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class IngressEndpoint(Generic[P]):
+    """The ASGI app behind one ingress route (``POST /v1/chat/completions``, ...)."""
+
+    def __init__(self, codec: Codec[P], pipeline: Pipeline, max_body_bytes: int) -> None:
+        self.codec = codec
+        self.pipeline = pipeline
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        request_id: str = scope["state"]["request_id"]
+        try:
+            key = await self.pipeline.authenticator.authenticate(self.codec.credentials(headers))
+            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
+        except GatewayError as e:
+            await send_rendered(send, self.codec.error(e, None, request_id))
+            return
+        await self.respond(key, body, request_id, receive, send, headers)
+
+    async def respond(
+        self,
+        key: ApiKey,
+        body: bytes,
+        request_id: str,
+        receive: Receive,
+        send: Send,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Serve ``body`` for ``key`` (already authenticated: the console's playground holds its key record)."""
+        codec, parsed = self.codec, None
+        try:
+            parsed = codec.parse(body, headers or {})
+            call = Call(request_id, len(body), codec.name, codec.ignored(parsed))
+            outcome = await self.pipeline.execute(key, codec.request(parsed), call)
+        except GatewayError as e:
+            if e.status >= 500:
+                log.warning("request %s failed: %r", request_id, e)
+            await send_rendered(send, codec.error(e, parsed, request_id))
+            return
+        if isinstance(outcome, Completed):
+            await send_rendered(send, codec.render(parsed, outcome, request_id))
+            return
+        try:
+            sse_headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
+            await send_stream(codec.stream(parsed, outcome, request_id), sse_headers, receive, send)
+        finally:
+            await outcome.aclose()
+
+
+async def send_rendered(send: Send, reply: Rendered) -> None:
+    headers = [
+        (b"content-type", reply.content_type.encode()),
+        (b"content-length", b"%d" % len(reply.body)),
+        *encode_headers(reply.headers),
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+async def send_stream(frames: AsyncIterator[bytes], headers: Headers, receive: Receive, send: Send) -> None:
+    """Send ``frames`` as a chunked 200 response; stop (and close ``frames``) when the client disconnects."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+                task.cancel()
+                return
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        async for frame in frames:
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if not gone.is_set():
+            raise
+        task.uncancel()  # we cancelled ourselves because the client left: there is nobody to answer
+    finally:
+        watcher.cancel()
+        await _close(frames)
+
+
+async def _close(frames: AsyncIterator[bytes]) -> None:
+    aclose = getattr(frames, "aclose", None)
+    if aclose is not None:
+        await aclose()
