@@ -62,7 +62,9 @@ class Settings(BaseSettings):
         None,
         description="`redis://...` for counters, reservations, cooldowns and key-change notices shared by replicas",
     )
-    admin_key: str | None = Field(None, description="enables the admin API under `/admin/v1` (see docs/admin-api.md)")
+    admin_key: str | None = Field(
+        None, description="enables the admin API under `/admin/v1` (docs/admin-api.md) and the operator console"
+    )
     catalog_file: Path | None = Field(
         None, description="a TOML file merged over the packaged catalog (same shape as `catalog/models.toml`)"
     )
