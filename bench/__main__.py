@@ -1,7 +1,8 @@
 """``python -m bench``: the gateway against the sandbox (direct), a minimal pass-through and LiteLLM's proxy.
 
     uv run python -m bench                 # quick run (~10 min), writes docs/benchmarks.md and docs/img/
-    uv run python -m bench --full          # the full run (10,000 x 60 s streams, 1M keys, 10M ledger rows)
+    uv run python -m bench --full          # the full run (10,000 x 60 s streams, 1M keys, 10M ledger rows,
+                                           # the console on 10M rows and 100,000 keys, SQLite and PostgreSQL)
     uv run python -m bench --smoke         # a minute: checks the harness end to end
     uv run python -m bench --only compare,slow --slow-streams 5000 --seconds 5
 
@@ -23,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import messages, phases, report, scaling
+from bench import console, messages, phases, report, scaling
 from bench.config import Config
 from bench.peers import ensure_litellm, ensure_matplotlib, ensure_wrk
 from bench.procs import pin, raise_file_limit, running
@@ -36,6 +37,7 @@ SECTIONS = {
     "keys": scaling.keys,
     "ledger": scaling.ledger,
     "slow": phases.slow_streams,
+    "console": console.console,
     "messages": messages.section,
 }
 
@@ -54,6 +56,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--slow-seconds", type=float, help="duration of each slow stream")
     p.add_argument("--key-counts", help="comma-separated key counts, e.g. 1,1000,1000000")
     p.add_argument("--ledger-counts", help="comma-separated ledger sizes, e.g. 0,1000000,10000000")
+    p.add_argument("--console-rows", type=int, help="ledger rows under the console section (10,000,000 full)")
+    p.add_argument("--console-keys", type=int, help="keys under the console section (100,000 full)")
     p.add_argument("--cores", default="0,1", help="'LOAD,SERVER' cores, or 'none' to run unpinned")
     p.add_argument("--no-litellm", action="store_true", help="leave LiteLLM's proxy out")
     p.add_argument("--no-proposals", action="store_true", help="leave the patched gateway (bench/proposals) out")
@@ -79,6 +83,10 @@ def _config(a: argparse.Namespace) -> Config:
         cfg.key_counts = tuple(int(x) for x in a.key_counts.split(","))
     if a.ledger_counts:
         cfg.ledger_counts = tuple(int(x) for x in a.ledger_counts.split(","))
+    if a.console_rows:
+        cfg.console_rows = a.console_rows
+    if a.console_keys:
+        cfg.console_keys = a.console_keys
     if a.only:
         cfg.sections = tuple(s for s in a.only.split(",") if s)
     unknown = set(cfg.sections) - set(SECTIONS)

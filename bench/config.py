@@ -31,11 +31,14 @@ class Config:
     key_counts: tuple[int, ...] = (1, 1_000, 100_000, 1_000_000)
     ledger_counts: tuple[int, ...] = (0, 1_000_000, 10_000_000)
     scale_rate: float = 200.0
+    console_rows: int = 10_000_000  # ledger rows under the console (bench/console.py)
+    console_keys: int = 100_000
+    console_samples: int = 30  # timed loads of each console page
     cores: tuple[int, int] | None = (0, 1)  # (upstream + load generator, server under test)
     litellm: bool = True
     proposals: bool = True  # also measure bench/proposals/patched_gateway.py
     install: bool = True
-    sections: tuple[str, ...] = ("compare", "slow", "prompt", "keys", "ledger")
+    sections: tuple[str, ...] = ("compare", "slow", "prompt", "keys", "ledger", "console")
     work_dir: Path = field(default_factory=lambda: Path("/tmp/opentoken-bench"))
 
     @classmethod
@@ -50,6 +53,8 @@ class Config:
                 slow_seconds=20.0,
                 key_counts=(1, 1_000, 100_000),
                 ledger_counts=(0, 100_000, 1_000_000),
+                console_rows=1_000_000,
+                console_keys=100_000,
             )
         if mode == "smoke":  # seconds-long: checks that the harness works end to end
             return cls(
@@ -61,6 +66,9 @@ class Config:
                 prompt_sizes=(1_000, 100_000),
                 key_counts=(1, 1_000),
                 ledger_counts=(0, 10_000),
+                console_rows=20_000,
+                console_keys=1_000,
+                console_samples=5,
             )
         raise ValueError(f"unknown mode {mode!r}")
 

@@ -321,6 +321,63 @@ def target_table(r: dict[str, Any]) -> str:
     return _table(["target", "measured", "goal", "verdict", "with the proposed changes (bench/proposals)"], rows)
 
 
+def console(r: dict[str, Any]) -> str:
+    c = r.get("console")
+    if not c or not c.get("backends"):
+        return ""
+    target = c.get("target_ms", 100)
+    parts = [
+        f"{_f(c['rows'])} ledger rows and {_f(c['keys'])} keys; page times measured at the client over loopback "
+        f"(sequential loads after a warm-up); target: p95 ≤ {_f(target, 0)} ms."
+    ]
+    backends = c["backends"]
+    names = [b["backend"] for b in backends]
+    head = ["page", *(f"{n} p50 / p95 / max ms" for n in names), "p95 ≤ target"]
+    rows = []
+    for i, page in enumerate(backends[0]["pages"]):
+        cells = [page["page"]]
+        met = True
+        for b in backends:
+            p = b["pages"][i] if i < len(b["pages"]) else {}
+            cells.append(f"{_f(p.get('p50_ms'))} / {_f(p.get('p95_ms'))} / {_f(p.get('max_ms'))}")
+            met = met and bool(p.get("met"))
+        cells.append("met" if met else "MISSED")
+        rows.append(cells)
+    parts.append(_table(head, rows))
+    load = "; ".join(
+        f"{b['backend']}: " + ", ".join(f"{k.removesuffix('_s')} {v:,.0f} s" for k, v in b["load_seconds"].items())
+        for b in backends
+    )
+    parts.append(f"Bulk load (keys, ledger rows, index builds, rollup rebuild): {load}.")
+    chat_rows = []
+    for b in backends:
+        chat = b["chat"]
+        for label, title in (
+            ("alone", "alone"),
+            ("one_reader", "one person reading pages"),
+            ("reader_back_to_back", "pages read back to back"),
+            ("alone_again", "alone, again"),
+        ):
+            m = chat.get(label) or {}
+            chat_rows.append(
+                [
+                    b["backend"],
+                    title,
+                    _f(m.get("pages_per_second"), 1) if "pages_per_second" in m else "-",
+                    _f(m.get("p50_ms")),
+                    _f(m.get("p99_ms")),
+                    _f(m.get("cpu_us_per_request"), 0, " µs"),
+                ]
+            )
+    parts.append(
+        f"**Chat while the console is read** ({_f(backends[0]['chat']['rate'], 0)} chat requests/s, same gateway process)\n\n"
+        + _table(
+            ["database", "console", "pages/s", "chat p50 ms", "chat p99 ms", "gateway CPU per chat request"], chat_rows
+        )
+    )
+    return "\n\n".join(parts)
+
+
 def messages_ingress(r: dict[str, Any]) -> str:
     m = r.get("messages") or {}
     if not m:
@@ -359,6 +416,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("Streaming", streaming),
     ("Memory", memory),
     ("How cost grows", scaling),
+    ("Console on a big database (issue 12)", console),
     ("Anthropic Messages ingress (pass-through) next to Chat Completions", messages_ingress),
 ]
 

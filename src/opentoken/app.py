@@ -48,6 +48,7 @@ from opentoken.stores.responses import SecretStore
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken.upstream.models import Listing, listings
+from opentoken.web.routes import console_routes
 from opentoken_sandbox.app import running_sandbox
 from opentoken_sandbox.config import SandboxConfig
 
@@ -237,6 +238,17 @@ def build_app(settings: Settings) -> Starlette:
             app.router.routes.extend(admin_routes(admin))
             app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
             app.router.routes.append(openapi_route())
+            app.router.routes.extend(
+                console_routes(
+                    catalog=catalog,
+                    pipeline=pipeline,
+                    admin=admin,
+                    keys=stores.keys,
+                    ledger=stores.ledger,
+                    sessions=stores.sessions,
+                    settings=settings,
+                )
+            )
             app.state.pipeline = pipeline
             yield
 

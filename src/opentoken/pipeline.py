@@ -161,6 +161,7 @@ class Pipeline:
         meter = CallMeter(
             call.request_id, key, models[0], request.stream, admission, self.ledger, background=self.background
         )
+        meter.ingress, meter.ignored = call.ingress, call.ignored
         calls = Calls(self.client, chain, deadline=time.monotonic() + models[0].timeouts.total)
         if request.stream:
             streamed = await self._route(calls, meter, calls.stream)
@@ -236,7 +237,7 @@ class Pipeline:
 
     async def _route(self, calls: Calls, meter: CallMeter, attempt: Attempt[T]) -> Routed[T]:
         try:
-            routed = await self.router.route(calls.models, attempt, calls.deadline)
+            routed = await self.router.route(calls.models, attempt, calls.deadline, meter.tried)
         except GatewayError as e:
             meter.attempts = e.attempts
             await meter.finish(Usage(), status=e.status, error_code=e.code)
@@ -244,11 +245,12 @@ class Pipeline:
         except asyncio.CancelledError:
             meter.abandon(calls.usage_so_far, *self.cut())
             raise
-        meter.model, meter.attempts = routed.model, routed.attempts
+        meter.model, meter.attempts, meter.deployment = routed.model, routed.attempts, routed.deployment.name
         return routed
 
     def _served(self, request: ChatRequest, routed: Routed[T], chain: list[Prepared], meter: CallMeter) -> Served:
         upstream = next(p.request for p in chain if p.model.id == routed.model.id)
+        meter.adjusted = tuple(upstream.adjusted)
         return Served(
             model=routed.model,
             attempts=routed.attempts,

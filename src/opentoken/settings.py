@@ -68,7 +68,9 @@ class Settings(BaseSettings):
         None,
         description="`redis://...` for counters, reservations, cooldowns and key-change notices shared by replicas",
     )
-    admin_key: str | None = Field(None, description="enables the admin API under `/admin/v1` (see docs/admin-api.md)")
+    admin_key: str | None = Field(
+        None, description="enables the admin API under `/admin/v1` (docs/admin-api.md) and the operator console"
+    )
     catalog_file: Path | None = Field(
         None, description="a TOML file merged over the packaged catalog (same shape as `catalog/models.toml`)"
     )
@@ -127,6 +129,15 @@ class Settings(BaseSettings):
         description="keys sealing reasoning state handed to clients (`encrypted_content`): base64 of 32 random "
         "bytes each, comma-separated; the first seals, all open (rotation); unset: a key generated once and "
         "kept in the database",
+    )
+    console_session_hours: float = Field(12.0, gt=0, description="how long a web console sign-in lasts")
+    session_secret: str | None = Field(
+        None,
+        description="signs the web console's session cookies; set the same value on every replica (default: "
+        "random per process)",
+    )
+    cookie_secure: bool = Field(
+        False, description="mark console cookies `Secure` even when the gateway sees plain HTTP (behind a TLS proxy)"
     )
 
     @field_validator("redis_url", "admin_key", "catalog_file", mode="before")

@@ -36,3 +36,30 @@ async def test_seeded_keys_and_ledger_rows_are_read_by_the_sql_stores(tmp_path: 
         assert recent[0].created_at.tzinfo is not None and recent[0].cost == Decimal("0.001234567")
     finally:
         await stores.close()
+
+
+async def test_console_seed_loads_what_the_stores_read_with_rollups_equal_to_the_ledger(tmp_path: Path) -> None:
+    from bench.console_seed import key_id, seed_sqlite
+
+    from opentoken.stores.base import RequestQuery, RollupQuery
+
+    db = tmp_path / "console.db"
+    stores = await open_stores(f"sqlite:///{db}", migrate=True)
+    try:
+        seed_sqlite(db, keys=50, rows=3000, now=datetime(2026, 3, 1, tzinfo=UTC))
+        assert await stores.keys.count() == 50 and await stores.ledger.count() == 3000
+        for group_by in [("day",), ("key",), ("model", "provider"), ()]:
+            assert await stores.ledger.rollup(RollupQuery(group_by=group_by)) == await stores.ledger.usage(  # type: ignore[arg-type]
+                UsageQuery(group_by=group_by)  # type: ignore[arg-type]
+            )
+        busiest = await stores.ledger.top_keys("2026-02", 1)
+        assert busiest[0].group["key"] == key_id(0)
+        errors = await stores.ledger.page(RequestQuery(errors=True, limit=500))
+        assert 30 <= len(errors) <= 90 and all(r.error_code for r in errors)
+        (one,) = await stores.ledger.page(RequestQuery(key_id=key_id(0), limit=1))
+        assert (
+            one.deployments_tried
+            and one.cost == one.cost_input + one.cost_cache_read + one.cost_output + one.cost_reasoning
+        )
+    finally:
+        await stores.close()

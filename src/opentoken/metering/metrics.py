@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from opentoken.stores.base import Ledger, UsageQuery, UsageRecord, UsageRow
+from opentoken.stores.base import Ledger, RequestQuery, RollupQuery, UsageQuery, UsageRecord, UsageRow
 
 _TOKEN_KINDS = ("input", "cache_read", "cache_write", "output", "reasoning")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -112,3 +112,15 @@ class ObservedLedger:
 
     async def count(self) -> int:
         return await self._inner.count()
+
+    async def rollup(self, query: RollupQuery) -> list[UsageRow]:
+        return await self._inner.rollup(query)
+
+    async def top_keys(self, month: str, limit: int) -> list[UsageRow]:
+        return await self._inner.top_keys(month, limit)
+
+    async def page(self, query: RequestQuery) -> list[UsageRecord]:
+        return await self._inner.page(query)
+
+    async def get(self, request_id: str) -> UsageRecord | None:
+        return await self._inner.get(request_id)

@@ -28,6 +28,11 @@ class CallMeter:
     started: float = field(default_factory=time.perf_counter)
     first_token: float | None = None
     attempts: int = 1
+    ingress: str = "openai_chat"  # the wire API the call came in on
+    deployment: str | None = None  # the deployment that answered
+    tried: list[str] = field(default_factory=list)  # every attempt's deployment, in order (filled by the router)
+    ignored: tuple[str, ...] = ()
+    adjusted: tuple[str, ...] = ()
     done: bool = False
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -61,6 +66,11 @@ class CallMeter:
             latency_ms=(now - self.started) * 1000,
             ttft_ms=(self.first_token - self.started) * 1000 if self.first_token is not None else None,
             attempts=self.attempts,
+            ingress=self.ingress,
+            deployment=self.deployment,
+            deployments_tried=tuple(self.tried),
+            ignored_params=self.ignored,
+            adjusted_params=self.adjusted,
         )
 
     async def finish(self, usage: Usage, status: int = 200, error_code: str | None = None) -> Cost:

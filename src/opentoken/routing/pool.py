@@ -11,12 +11,42 @@ from __future__ import annotations
 
 import fnmatch
 import random
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import ModelNotFound
 from opentoken.upstream.client import Deployment
+
+STATS_WINDOW_SECONDS = 300  # the "recent" in a deployment's recent error rate
+_BUCKET_SECONDS = 10
+
+
+@dataclass(slots=True)
+class DeploymentStats:
+    """Attempts and failed attempts per deployment over the last ``STATS_WINDOW_SECONDS``, in this process
+    (10-second buckets; the console's deployments page shows them)."""
+
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+
+    def record(self, name: str, ok: bool) -> None:
+        now = int(self.clock() // _BUCKET_SECONDS)
+        buckets = self._buckets.setdefault(name, {})
+        bucket = buckets.get(now)
+        if bucket is None:
+            bucket = buckets[now] = [0, 0]
+            for old in [b for b in buckets if b <= now - STATS_WINDOW_SECONDS // _BUCKET_SECONDS]:
+                del buckets[old]
+        bucket[0] += 1
+        bucket[1] += 0 if ok else 1
+
+    def recent(self, name: str) -> tuple[int, int]:
+        """(attempts, failed attempts) of ``name`` over the window."""
+        first = int(self.clock() // _BUCKET_SECONDS) - STATS_WINDOW_SECONDS // _BUCKET_SECONDS
+        live = [b for t, b in self._buckets.get(name, {}).items() if t > first]
+        return sum(b[0] for b in live), sum(b[1] for b in live)
 
 
 @dataclass(slots=True)
@@ -44,6 +74,11 @@ class DeploymentPool:
         self._configured = list(configured)
         self._busy: dict[str, int] = {d.name: 0 for d in (*self._defaults.values(), *self._configured)}
         self._rng = rng or random.Random()
+        self.stats = DeploymentStats()
+
+    def all(self) -> list[Deployment]:
+        """Every deployment: the providers' defaults, then the configured ones."""
+        return [*self._defaults.values(), *self._configured]
 
     def defaults(self) -> list[Deployment]:
         """Each provider's default deployment (its usual key and base URL, or the sandbox)."""

@@ -56,6 +56,7 @@ class Routed(Generic[T]):
 class _Run:
     deadline: float
     health: Health
+    tried: list[str]  # every attempt's deployment, in order
     attempts: int = 0
     last: GatewayError | None = None
     failed_on: dict[tuple[str, str], GatewayError] = field(default_factory=dict)
@@ -78,10 +79,13 @@ class Router:
         self._clock = clock
         self._sleep = sleep
 
-    async def route(self, chain: Sequence[ModelInfo], attempt: Attempt[T], deadline: float) -> Routed[T]:
-        """Try ``attempt`` on the deployments of ``chain[0]``, then of each fallback, as described above."""
+    async def route(
+        self, chain: Sequence[ModelInfo], attempt: Attempt[T], deadline: float, tried: list[str] | None = None
+    ) -> Routed[T]:
+        """Try ``attempt`` on the deployments of ``chain[0]``, then of each fallback, as described above.
+        The name of each deployment attempted is appended to ``tried`` (kept also when routing fails)."""
         plan, health = await self._plan(chain)
-        run = _Run(deadline=deadline, health=health)
+        run = _Run(deadline=deadline, health=health, tried=[] if tried is None else tried)
         for model, deployments in plan:
             routed = await self._try_model(model, deployments, attempt, run)
             if routed is not None:
@@ -124,11 +128,13 @@ class Router:
             if self._clock() >= run.deadline:
                 return None
             run.attempts += 1
+            run.tried.append(deployment.name)
             lease = self.pool.acquire(deployment)
             try:
                 value = await attempt(model, deployment)
             except GatewayError as e:
                 lease.release()
+                self.pool.stats.record(deployment.name, ok=False)
                 run.last = run.failed_on[model.id, deployment.name] = e
                 log.info("attempt %d on %s (%s) failed: %r", run.attempts, deployment.name, model.id, e)
                 if blames_deployment(e):
@@ -148,6 +154,7 @@ class Router:
                 if name != deployment.name:
                     await self._count_failure(name)
             self.cooldowns.succeeded(deployment.name)
+            self.pool.stats.record(deployment.name, ok=True)
             return Routed(value, model, deployment, run.attempts, lease)
         return None
 

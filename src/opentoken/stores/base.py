@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -98,10 +98,28 @@ class KeyStore(Protocol):
     async def create(self, key: ApiKey) -> None: ...
     async def get(self, key_id: str) -> ApiKey | None: ...
     async def get_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    async def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]: ...
+    async def search(self, query: KeyQuery) -> list[ApiKey]: ...
+    async def count(self) -> int: ...
     async def list(self) -> list[ApiKey]: ...
     async def update(self, key_id: str, changes: KeyChanges) -> ApiKey | None: ...
     async def revoke(self, key_id: str, at: datetime) -> ApiKey | None: ...
     async def replace_hash(self, key_id: str, key_hash: str, prefix: str) -> ApiKey | None: ...
+
+
+def search_text(key: ApiKey) -> str:
+    """What the key list's search matches: name, owner, id and prefix, case-folded, in one string."""
+    return " ".join((key.name, key.owner or "", key.id, key.prefix)).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyQuery:
+    """A page of keys, newest first: ``text`` is a case-insensitive substring of ``search_text(key)``;
+    ``after`` is the (created_at, id) of the last key of the previous page (keyset paging)."""
+
+    text: str = ""
+    limit: int = 50
+    after: tuple[datetime, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +149,15 @@ class UsageRecord:
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     attempts: int = 1
+    ingress: str = "openai_chat"  # the wire API the request came in on
+    deployment: str | None = None  # the deployment that answered (None: none did)
+    deployments_tried: tuple[str, ...] = ()  # every attempt's deployment, in order
+    ignored_params: tuple[str, ...] = ()  # request fields accepted but not forwarded
+    adjusted_params: tuple[str, ...] = ()  # request fields changed to fit the model
+
+    @property
+    def is_error(self) -> bool:
+        return self.error_code is not None or self.status >= 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +183,37 @@ class UsageRow:
     errors: int
 
 
+RollupGroup = Literal["key", "model", "provider", "day"]
+
+
+@dataclass(frozen=True, slots=True)
+class RollupQuery:
+    """Usage read from the per-day rollups (never the ledger rows): UTC days ``since`` <= day < ``until``."""
+
+    key_id: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    since: date | None = None
+    until: date | None = None
+    group_by: tuple[RollupGroup, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestQuery:
+    """One page of the request log, newest first, by keyset: ``before`` is the (created_at, request_id) of
+    the last row of the previous page. ``errors``: True for rows with an error, False for rows without."""
+
+    key_id: str | None = None
+    model: str | None = None
+    status: int | None = None
+    errors: bool | None = None
+    error_code: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: tuple[datetime, str] | None = None
+    limit: int = 50
+
+
 class Ledger(Protocol):
     async def append_many(self, records: Sequence[UsageRecord]) -> None:
         """Durably write all records in one transaction."""
@@ -165,6 +223,45 @@ class Ledger(Protocol):
     async def usage(self, query: UsageQuery) -> list[UsageRow]: ...
     async def recent(self, limit: int = 100, key_id: str | None = None) -> list[UsageRecord]: ...
     async def count(self) -> int: ...
+
+    async def rollup(self, query: RollupQuery) -> list[UsageRow]:
+        """Totals per group from the per-day rollups, ordered by group (one total row when ungrouped)."""
+        ...
+
+    async def top_keys(self, month: str, limit: int) -> list[UsageRow]:
+        """The keys that spent most in the UTC month ``YYYY-MM``, dearest first (group ``{"key": id}``)."""
+        ...
+
+    async def page(self, query: RequestQuery) -> list[UsageRecord]: ...
+    async def get(self, request_id: str) -> UsageRecord | None: ...
+
+
+# ---- console sessions: a random id in a signed cookie; only its SHA-256 is stored.
+
+SessionRole = Literal["key", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    id_hash: str
+    role: SessionRole
+    key_id: str | None  # the signed-in key (role "key")
+    csrf: str  # the token every state-changing form of this session carries
+    created_at: datetime
+    expires_at: datetime
+
+
+class SessionStore(Protocol):
+    async def create(self, session: ConsoleSession) -> None: ...
+    async def get(self, id_hash: str, now: datetime) -> ConsoleSession | None:
+        """The session, or None when it does not exist or has expired."""
+        ...
+
+    async def delete(self, id_hash: str) -> None: ...
+    async def delete_for_key(self, key_id: str) -> None: ...
+    async def purge(self, now: datetime) -> int:
+        """Delete expired sessions; returns how many."""
+        ...
 
 
 class ReplayStore(Protocol):

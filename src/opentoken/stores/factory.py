@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore
+from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore, SessionStore
 from opentoken.stores.catalog import CatalogStore
 from opentoken.stores.counters import Cooldowns, CounterStore
-from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore
+from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore, MemorySessionStore
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.catalog import MemoryCatalogStore
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
@@ -21,7 +21,7 @@ from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.cooldowns import RedisCooldowns
 from opentoken.stores.redis.counters import DEFAULT_PREFIX, RedisCounters
 from opentoken.stores.responses import ResponseStore, SecretStore
-from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore
+from opentoken.stores.sql import SqlKeyStore, SqlLedger, SqlReplayStore, SqlSessionStore
 from opentoken.stores.sql.catalog import SqlCatalogStore
 from opentoken.stores.sql.engine import create_engine, parse_database_url
 from opentoken.stores.sql.migrate import check_current, upgrade
@@ -43,6 +43,7 @@ class Stores:
     catalog: CatalogStore
     responses: ResponseStore = field(default_factory=MemoryResponseStore)
     secrets: SecretStore = field(default_factory=MemorySecretStore)
+    sessions: SessionStore = field(default_factory=MemorySessionStore)
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
 
@@ -87,6 +88,7 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         SqlCatalogStore(engine),
         responses=SqlResponseStore(engine),
         secrets=SqlSecretStore(engine),
+        sessions=SqlSessionStore(engine),
         backend=backend,
         _close=close,
     )

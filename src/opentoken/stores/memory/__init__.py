@@ -3,5 +3,6 @@
 from opentoken.stores.memory.keys import MemoryKeyStore
 from opentoken.stores.memory.ledger import MemoryLedger
 from opentoken.stores.memory.replay import MemoryReplayStore
+from opentoken.stores.memory.sessions import MemorySessionStore
 
-__all__ = ["MemoryKeyStore", "MemoryLedger", "MemoryReplayStore"]
+__all__ = ["MemoryKeyStore", "MemoryLedger", "MemoryReplayStore", "MemorySessionStore"]

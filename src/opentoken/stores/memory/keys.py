@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges
+from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges, KeyQuery, search_text
 from opentoken.stores.memory.utc import as_utc, times_in_utc
 
 
@@ -23,9 +24,25 @@ class MemoryKeyStore:
     async def get(self, key_id: str) -> ApiKey | None:
         return self._keys.get(key_id)
 
+    async def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
+        return {i: self._keys[i] for i in key_ids if i in self._keys}
+
     async def get_by_hash(self, key_hash: str) -> ApiKey | None:
         key_id = self._by_hash.get(key_hash)
         return None if key_id is None else self._keys[key_id]
+
+    async def search(self, query: KeyQuery) -> list[ApiKey]:
+        text = query.text.casefold()
+        found = [
+            k
+            for k in self._keys.values()
+            if (query.after is None or (k.created_at, k.id) < query.after) and (not text or text in search_text(k))
+        ]
+        found.sort(key=lambda k: (k.created_at, k.id), reverse=True)
+        return found[: query.limit]
+
+    async def count(self) -> int:
+        return len(self._keys)
 
     async def list(self) -> list[ApiKey]:
         return sorted(self._keys.values(), key=lambda k: (k.created_at, k.id))

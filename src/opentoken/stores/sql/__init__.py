@@ -3,5 +3,6 @@
 from opentoken.stores.sql.keys import SqlKeyStore
 from opentoken.stores.sql.ledger import SqlLedger
 from opentoken.stores.sql.replay import SqlReplayStore
+from opentoken.stores.sql.sessions import SqlSessionStore
 
-__all__ = ["SqlKeyStore", "SqlLedger", "SqlReplayStore"]
+__all__ = ["SqlKeyStore", "SqlLedger", "SqlReplayStore", "SqlSessionStore"]

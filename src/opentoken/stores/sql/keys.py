@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges
+from opentoken.stores.base import ApiKey, DuplicateKey, KeyChanges, KeyQuery, search_text
 from opentoken.stores.sql.engine import read_connection, write_transaction
 from opentoken.stores.sql.schema import api_keys
 
@@ -31,6 +32,7 @@ def key_to_row(key: ApiKey) -> dict[str, Any]:
         "expires_at": key.expires_at,
         "revoked_at": key.revoked_at,
         "metadata": dict(key.metadata),
+        "search": search_text(key),
     }
 
 
@@ -78,10 +80,36 @@ class SqlKeyStore:
         async with read_connection(self._engine) as conn:
             return await _fetch(conn, key_id)
 
+    async def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
+        if not key_ids:
+            return {}
+        async with read_connection(self._engine) as conn:
+            rows = await conn.execute(select(api_keys).where(api_keys.c.id.in_(list(key_ids))))
+            return {key.id: key for key in map(row_to_key, rows)}
+
     async def get_by_hash(self, key_hash: str) -> ApiKey | None:
         async with read_connection(self._engine) as conn:
             row = (await conn.execute(select(api_keys).where(api_keys.c.key_hash == key_hash))).first()
         return None if row is None else row_to_key(row)
+
+    async def search(self, query: KeyQuery) -> list[ApiKey]:
+        c = api_keys.c
+        conditions: list[ColumnElement[bool]] = []
+        if query.text:  # one LIKE per key over the (created_at, id, search) index: no table reads
+            conditions.append(c.search.contains(query.text.casefold(), autoescape=True))
+        if query.after is not None:
+            at, key_id = query.after
+            conditions.append(and_(c.created_at <= at, or_(c.created_at < at, c.id < key_id)))
+        order = (c.created_at.desc(), c.id.desc())
+        # the page's ids from the (created_at, id, search) index alone, then those rows
+        page = select(c.id).where(*conditions).order_by(*order).limit(query.limit).scalar_subquery()
+        stmt = select(api_keys).where(c.id.in_(page)).order_by(*order)
+        async with read_connection(self._engine) as conn:
+            return [row_to_key(row) for row in await conn.execute(stmt)]
+
+    async def count(self) -> int:
+        async with read_connection(self._engine) as conn:
+            return int((await conn.execute(select(func.count()).select_from(api_keys))).scalar_one())
 
     async def list(self) -> list[ApiKey]:
         async with read_connection(self._engine) as conn:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -99,6 +100,25 @@ class JSONText(TypeDecorator[Any]):
         return None if value is None else orjson.loads(value)
 
 
+class NameList(TypeDecorator[tuple[str, ...]]):
+    """A tuple of names (deployments, request fields) as one comma-separated TEXT column ("" for none)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | list[str] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if any("," in name for name in value):
+            raise ValueError(f"names may not contain commas: {value!r}")
+        return ",".join(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        return tuple(value.split(",")) if value else ()
+
+
 class utc_day(FunctionElement[str]):  # lower case, like the SQL functions it stands for
     """``YYYY-MM-DD`` of a UTCDateTime column, in UTC."""
 
@@ -139,7 +159,10 @@ api_keys = Table(
     Column("expires_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),
     Column("metadata", JSONText(), nullable=False),
+    Column("search", Text(), nullable=False, server_default=""),  # stores.base.search_text of the key
     Index("ux_api_keys_key_hash", "key_hash", unique=True),
+    # the console's key list, newest first by keyset, searched without reading the table
+    Index("ix_api_keys_listing", "created_at", "id", "search"),
 )
 
 usage_ledger = Table(
@@ -169,9 +192,81 @@ usage_ledger = Table(
     Column("latency_ms", Float(), nullable=False),
     Column("ttft_ms", Float()),
     Column("attempts", Integer(), nullable=False),
+    Column("ingress", String(32), nullable=False, server_default="openai_chat"),
+    Column("deployment", String(200)),
+    Column("deployments_tried", NameList(), nullable=False, server_default=""),
+    Column("ignored_params", NameList(), nullable=False, server_default=""),
+    Column("adjusted_params", NameList(), nullable=False, server_default=""),
     Index("ux_usage_ledger_request_id", "request_id", unique=True),
-    Index("ix_usage_ledger_key_created", "key_id", "created_at"),
-    Index("ix_usage_ledger_created", "created_at"),
+    # the request log pages newest first by keyset (created_at, request_id), alone or per key / model / errors
+    Index("ix_usage_ledger_created_request", "created_at", "request_id"),
+    Index("ix_usage_ledger_key_created_request", "key_id", "created_at", "request_id"),
+    Index("ix_usage_ledger_model_created_request", "model", "created_at", "request_id"),
+    Index(
+        "ix_usage_ledger_errors_created_request",
+        "created_at",
+        "request_id",
+        sqlite_where=text("error_code IS NOT NULL"),
+        postgresql_where=text("error_code IS NOT NULL"),
+    ),
+)
+
+
+def _rollup_counters() -> list[Column[Any]]:
+    """The sums every rollup row keeps (errors: rows with an error code or a status of 400 or more)."""
+    return [
+        Column("requests", BigInteger(), nullable=False),
+        Column("input_tokens", BigInteger(), nullable=False),
+        Column("cache_read_tokens", BigInteger(), nullable=False),
+        Column("cache_write_tokens", BigInteger(), nullable=False),
+        Column("output_tokens", BigInteger(), nullable=False),
+        Column("reasoning_tokens", BigInteger(), nullable=False),
+        Column("cost", Money(), nullable=False),
+        Column("errors", BigInteger(), nullable=False),
+    ]
+
+
+# Rollups of the ledger, written in the same transaction as the ledger rows they count (see ledger.py and
+# sqlite_appender.py), so totals read from them equal the ledger's. Days and months are UTC.
+usage_daily = Table(  # per key: a key holder's charts and spend, the operator's view of one key
+    "usage_daily",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("provider", String(64), primary_key=True),
+    *_rollup_counters(),
+)
+
+usage_daily_models = Table(  # across keys: the operator's charts (a few rows a day, whatever the key count)
+    "usage_daily_models",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("provider", String(64), primary_key=True),
+    *_rollup_counters(),
+)
+
+usage_monthly_keys = Table(  # top keys of a month, read through the (month, cost) index
+    "usage_monthly_keys",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("key_id", String(64), primary_key=True),
+    *_rollup_counters(),
+    Index("ix_usage_monthly_keys_month_cost", "month", "cost"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("key_id", String(64)),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_console_sessions_expires", "expires_at"),
+    Index("ix_console_sessions_key", "key_id"),
 )
 
 replay_state = Table(

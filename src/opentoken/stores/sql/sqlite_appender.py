@@ -9,6 +9,10 @@ connection uses WAL and ``synchronous=NORMAL`` like the engine's, so a committed
 WAL checkpoints are taken off the commit path: the writer's connection does not checkpoint automatically
 (the commit that crossed SQLite's threshold used to take 6-7 ms), and a background task runs a PASSIVE
 checkpoint on its own connection every ``CHECKPOINT_SECONDS``. Measured in docs/benchmarks.md.
+
+The same transaction adds the rows it inserted to the per-day rollups (``rollups.py``): the rollup rows are
+computed on the event loop; the writer thread first asks which request ids the ledger already holds (none,
+except when a batch is retried) and, only then, recomputes them from the new records.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 
 from opentoken.stores.base import UsageRecord
+from opentoken.stores.sql import rollups
 from opentoken.stores.sql.engine import SQLITE_BUSY_TIMEOUT_MS
-from opentoken.stores.sql.schema import usage_ledger
+from opentoken.stores.sql.schema import Money, usage_ledger
+
+Rollup = list[tuple[str, list[tuple[Any, ...]]]]  # (upsert SQL, rows) per rollup table
 
 CHECKPOINT_SECONDS = 1.0
 
@@ -42,6 +49,8 @@ class SqliteAppender:
             f"INSERT INTO {usage_ledger.name} ({', '.join(self._names)}) VALUES ({marks}) "
             "ON CONFLICT (request_id) DO NOTHING"
         )
+        self._money = Money().dialect_impl(dialect).bind_processor(dialect)
+        self._upserts = {table.name: rollups.sqlite_upsert(table) for table in rollups.TABLES}
         self._path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="opentoken-ledger")
         self._conn: sqlite3.Connection | None = None
@@ -55,12 +64,23 @@ class SqliteAppender:
             for name, proc in zip(self._names, self._processors, strict=True)
         )
 
+    def _rollup(self, records: Sequence[UsageRecord]) -> Rollup:
+        out = []
+        money = self._money
+        for table, rows in rollups.deltas(rollups.first_of_each(records)):
+            values = [
+                tuple(money(v) if name == "cost" and money is not None else v for name, v in row.items())
+                for row in rows
+            ]
+            out.append((self._upserts[table.name], values))
+        return out
+
     async def append(self, records: Sequence[UsageRecord]) -> None:
         rows = [self._row(rec) for rec in records]
         loop = asyncio.get_running_loop()
         if self._checkpoints is None:
             self._checkpoints = loop.create_task(self._checkpoint_loop())
-        await loop.run_in_executor(self._executor, self._write, rows)
+        await loop.run_in_executor(self._executor, self._write, records, rows, self._rollup(records))
 
     async def _checkpoint_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -87,11 +107,21 @@ class SqliteAppender:
             self._conn = conn
         return self._conn
 
-    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+    def _write(self, records: Sequence[UsageRecord], rows: list[tuple[Any, ...]], rollup: Rollup) -> None:
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")
         try:
+            marks = ", ".join("?" for _ in records)
+            held = conn.execute(
+                f"SELECT request_id FROM {usage_ledger.name} WHERE request_id IN ({marks})",
+                [rec.request_id for rec in records],
+            ).fetchall()
+            if held:  # a retried batch: only the records the ledger does not hold yet count
+                known = {row[0] for row in held}
+                rollup = self._rollup([rec for rec in records if rec.request_id not in known])
             conn.executemany(self._sql, rows)
+            for sql, values in rollup:
+                conn.executemany(sql, values)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
