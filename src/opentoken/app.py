@@ -16,8 +16,10 @@ from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import GatewayError
 from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
-from opentoken.http.metrics import metrics_routes
+from opentoken.http.health import Readiness, health_routes
+from opentoken.http.metrics import metrics_routes, serve_metrics
 from opentoken.http.middleware import RequestIdMiddleware
+from opentoken.http.observe import Observe, Observer
 from opentoken.http.routes import public_routes
 from opentoken.limits.factory import open_limits
 from opentoken.metering.metrics import Metrics, ObservedLedger
@@ -28,8 +30,10 @@ from opentoken.providers.registry import all_providers
 from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
-from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings
+from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings, telemetry_settings
 from opentoken.stores.factory import open_cooldowns, open_stores
+from opentoken.stores.health import RedisProbe
+from opentoken.telemetry.tracing import open_telemetry
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken_sandbox.app import running_sandbox
@@ -117,20 +121,35 @@ async def _deployments(
 def build_app(settings: Settings) -> Starlette:
     providers = all_providers()
     catalog = load_catalog(settings.catalog_file, settings.timeouts())
+    otel = telemetry_settings()  # a bad OTEL_* setting fails here, before the server starts
+    metrics = Metrics()
+    observer = Observer(metrics, access_log=settings.access_log)
+    readiness = Readiness(probes=[], timeout=settings.readiness_timeout_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            telemetry = observer.telemetry = open_telemetry(otel)
+            if telemetry is not None:
+                stack.push_async_callback(telemetry.close)
+            tracer = telemetry.tracer if telemetry is not None else None
             stores = await open_stores(settings.resolved_database_url(), migrate=True)
             stack.push_async_callback(stores.close)
-            limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend)
+            readiness.probes = list(stores.probes)
+            if settings.redis_url:
+                redis_probe = RedisProbe(settings.redis_url)
+                stack.push_async_callback(redis_probe.close)
+                readiness.probes.append(("redis", redis_probe))
+            limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend, metrics=metrics, tracer=tracer)
             stack.push_async_callback(limiter.close)
             stack.push_async_callback(bus.close)
-            metrics = Metrics()
-            writer = LedgerWriter(ObservedLedger(stores.ledger, metrics), max_delay_ms=0)
+            writer = LedgerWriter(
+                ObservedLedger(stores.ledger, metrics), max_delay_ms=0, metrics=metrics, tracer=tracer
+            )
             await writer.start()
             stack.push_async_callback(writer.close)
-            client = UpstreamClient()
+            metrics.watch(in_flight=lambda: observer.in_flight, ledger_queue=lambda: writer.pending)
+            client = UpstreamClient(propagate_trace=tracer is not None)
             stack.push_async_callback(client.close)
             media = MediaFetcher(
                 max_bytes=settings.media_max_bytes,
@@ -151,7 +170,7 @@ def build_app(settings: Settings) -> Starlette:
                 limiter=limiter,
                 ledger=writer,
                 replay=stores.replay,
-                router=Router(pool, cooldowns, policy),
+                router=Router(pool, cooldowns, policy, metrics=metrics, tracer=tracer),
                 client=client,
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
@@ -161,25 +180,40 @@ def build_app(settings: Settings) -> Starlette:
             )
             app.router.routes.extend(public_routes(pipeline, settings.max_body_bytes, admin))
             app.router.routes.extend(admin_routes(admin))
-            app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
+            metrics_token = settings.metrics_token or settings.admin_key
+            if settings.metrics_port is None:
+                app.router.routes.extend(metrics_routes(metrics, metrics_token))
+            else:
+                host = settings.metrics_host or settings.host
+                stack.push_async_callback(await serve_metrics(metrics, metrics_token, host, settings.metrics_port))
             app.state.pipeline = pipeline
             yield
 
-    return Starlette(
-        routes=[],
+    app = Starlette(
+        routes=health_routes(readiness),
         lifespan=lifespan,
-        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(CancelOnDisconnect),
+            Middleware(RequestIdMiddleware),
+            Middleware(Observe, observer=observer),
+        ],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,
         },
     )
+    app.state.readiness = readiness
+    return app
 
 
 def mark_draining(app: object) -> None:
-    """Tell the running pipeline that the server is shutting down (calls cut from now on were cut by it)."""
+    """Tell the running app that the server is shutting down: ``/readyz`` turns 503, and calls cut from now on
+    were cut by the shutdown."""
     state = getattr(app, "state", None)
     pipeline = getattr(state, "pipeline", None)
     if isinstance(pipeline, Pipeline):
         pipeline.draining = True
+    readiness = getattr(state, "readiness", None)
+    if isinstance(readiness, Readiness):
+        readiness.draining = True  # GET /readyz answers 503 from now on

@@ -88,6 +88,7 @@ class Pipeline:
         done.lease.release()
         meter.mark_first_token()
         result = done.value
+        meter.answered(result)  # observation: response id, finish reasons (opentoken.telemetry.record)
         headers = self._headers(request, done, chain, meter)
         try:
             await self._keep_replay(result)
@@ -142,6 +143,7 @@ class Pipeline:
                     for frame in frames:
                         yield frame
             result = live.folder.result()
+            meter.answered(result)  # observation: response id, finish reasons (opentoken.telemetry.record)
             await self._keep_replay(result)
             cost = await meter.finish(result.usage)
             if request.include_usage:

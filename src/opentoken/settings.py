@@ -10,12 +10,13 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from opentoken.catalog.model import Timeouts
+from opentoken.telemetry.config import TelemetryConfigError, TelemetrySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,16 @@ class Settings(BaseSettings):
     idle_timeout_seconds: float = Field(default=_TIMEOUTS.idle, gt=0)
     total_timeout_seconds: float = Field(default=_TIMEOUTS.total, gt=0)
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight requests and streams may take to finish
+    # on SIGTERM, first keep serving this long with /readyz answering 503 (so load balancers stop sending),
+    # then stop accepting connections and drain (docs/operations.md)
+    shutdown_delay_seconds: float = Field(default=0.0, ge=0)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)  # per /readyz check (database, Redis)
+    # operations: logs and metrics (docs/operations.md); tracing is configured by the standard OTEL_* variables
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True  # one line per request on the "opentoken.access" logger (INFO)
+    metrics_token: str | None = None  # bearer token for GET /metrics (default: the admin key, if set)
+    metrics_port: int | None = None  # serve /metrics on this port instead of the main one
+    metrics_host: str | None = None  # interface for metrics_port (default: the main host)
     sandbox: bool | None = None  # None: use the sandbox for providers without a key
 
     @classmethod
@@ -125,3 +136,43 @@ def provider_settings(
     names = (f"OPENTOKEN_{name.upper()}_BASE_URL", *base_url_vars)
     base = next((source[v] for v in names if source.get(v)), None)
     return ProviderSettings(api_key=key, base_url=base)
+
+
+TELEMETRY_EXPORTERS = ("otlp", "console")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _exporters(env: Mapping[str, str], signal: str) -> tuple[str, ...]:
+    explicit = env.get(f"OTEL_{signal}_EXPORTER", "").strip()
+    if explicit:
+        names = tuple(n.strip().lower() for n in explicit.split(",") if n.strip().lower() not in ("", "none"))
+    elif env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"):
+        names = ("otlp",)
+    else:
+        return ()
+    unknown = [n for n in names if n not in TELEMETRY_EXPORTERS]
+    if unknown:
+        raise TelemetryConfigError(
+            f"OTEL_{signal}_EXPORTER: unsupported exporter {unknown[0]!r} (supported: otlp, console, none)"
+        )
+    if "otlp" in names:
+        var = next(
+            (v for v in (f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") if env.get(v)), ""
+        )
+        protocol = env.get(var, "").strip() if var else ""
+        if protocol and protocol != "http/protobuf":
+            raise TelemetryConfigError(f"{var}={protocol}: only http/protobuf is supported")
+    return names
+
+
+def telemetry_settings(env: Mapping[str, str] | None = None) -> TelemetrySettings:
+    source = os.environ if env is None else env
+    if source.get("OTEL_SDK_DISABLED", "").strip().lower() in _TRUE:
+        return TelemetrySettings()
+    capture = source.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() in _TRUE
+    return TelemetrySettings(
+        traces=_exporters(source, "TRACES"),
+        metrics=_exporters(source, "METRICS"),
+        capture_content=capture,
+        service_name=source.get("OTEL_SERVICE_NAME", "").strip() or "opentoken",
+    )

@@ -9,6 +9,7 @@ from typing import Literal
 
 from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore
 from opentoken.stores.counters import Cooldowns, CounterStore
+from opentoken.stores.health import Probe, sql_probes
 from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.cooldowns import MemoryCooldowns
@@ -36,6 +37,7 @@ class Stores:
     replay: ReplayStore
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
+    probes: tuple[tuple[str, Probe], ...] = ()  # readiness checks (``GET /readyz``), by name
 
     async def close(self) -> None:
         await self._close()
@@ -71,7 +73,9 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         await ledger.close()
         await engine.dispose()
 
-    return Stores(SqlKeyStore(engine), ledger, SqlReplayStore(engine), backend=backend, _close=close)
+    return Stores(
+        SqlKeyStore(engine), ledger, SqlReplayStore(engine), backend=backend, _close=close, probes=sql_probes(engine)
+    )
 
 
 async def run_migrations(database_url: str) -> str:
