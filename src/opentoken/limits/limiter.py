@@ -118,6 +118,8 @@ class KeyLimiter:
         period = current_period(key.budget_period, now)
         ask = self._ask(key, model, prompt_tokens, max_output_tokens, now, period)
         if not ask.tracked:
+            if span is not None:
+                span.set_attributes({"opentoken.admission.outcome": "granted", "opentoken.admission.limited": False})
             return KeyAdmission(self, ask, {})
         outcome = await self._acquire(ask, key, period)
         if span is not None:
