@@ -244,7 +244,11 @@ def test_genai_metrics(traced: Gateway, client: openai.OpenAI, receiver: Receive
 
     def mine(metric: str, **attrs: str) -> list[Any]:
         points = receiver.latest_points(metric)
-        return [p for p in points if p.attributes.get("gen_ai.request.model") == model and attrs.items() <= p.attributes.items()]
+        return [
+            p
+            for p in points
+            if p.attributes.get("gen_ai.request.model") == model and attrs.items() <= p.attributes.items()
+        ]
 
     receiver.wait_for(lambda: sum(p.count for p in mine("gen_ai.server.request.duration")) == 3)
     (duration,) = mine("gen_ai.server.request.duration")
@@ -265,7 +269,9 @@ def test_genai_metrics(traced: Gateway, client: openai.OpenAI, receiver: Receive
 def test_content_only_when_opted_in_and_never_keys(
     receiver: Receiver, upstream: Sandbox, traced: Gateway, tmp_path: Path
 ) -> None:
-    env = gateway_env(tmp_path, upstream.url, **otel_env(receiver, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true"))
+    env = gateway_env(
+        tmp_path, upstream.url, **otel_env(receiver, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true")
+    )
     with gateway_process(env) as gw:
         c = openai.OpenAI(base_url=gw.v1, api_key=gw.key, max_retries=0)
         messages = [{"role": "system", "content": "Be brief."}, *USER]
