@@ -23,7 +23,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import phases, report, scaling
+from bench import phases, report, scaling, tracing
 from bench.config import Config
 from bench.peers import ensure_litellm, ensure_matplotlib, ensure_wrk
 from bench.procs import pin, raise_file_limit, running
@@ -36,6 +36,7 @@ SECTIONS = {
     "keys": scaling.keys,
     "ledger": scaling.ledger,
     "slow": phases.slow_streams,
+    "tracing": tracing.tracing,
 }
 
 

@@ -297,6 +297,39 @@ def scaling(r: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def tracing(r: dict[str, Any]) -> str:
+    t = r.get("tracing")
+    if not t:
+        return ""
+    rows = []
+    labels = {
+        "rps": "requests/s at saturation (non-streaming)",
+        "cpu_us_per_request": "CPU µs per request (saturated)",
+        "stream_rps": "streams/s at saturation",
+        "rate_p50_ms": f"p50 latency at {t.get('rate')} requests/s (ms)",
+        "rate_p99_ms": f"p99 latency at {t.get('rate')} requests/s (ms)",
+        "rate_cpu_us_per_request": f"CPU µs per request at {t.get('rate')} requests/s",
+        "rss_mb": "resident memory after the run (MB)",
+    }
+    for name, label in labels.items():
+        row = _get(t, "summary", name) or {}
+        change = row.get("change")
+        rows.append(
+            [label, _f(row.get("off"), 1), _f(row.get("on"), 1), "n/a" if change is None else f"{change * 100:+.1f}%"]
+        )
+    exported = t.get("exported") or {}
+    note = (
+        f"Off: no `OTEL_*` variable (no span is created). On: `OTEL_EXPORTER_OTLP_ENDPOINT` set, every request "
+        f"sampled (`OTEL_TRACES_SAMPLER=always_on`), spans and GenAI metrics exported over OTLP/HTTP to a local "
+        f"sink that drops them ({_f(exported.get('/v1/traces'))} span exports, "
+        f"{_f((exported.get('/v1/traces:bytes') or 0) // 1024)} KiB received). 10 % sampled: "
+        f"`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`. Means of "
+        f"{len(t.get('rounds') or [])} alternating rounds on the same core."
+    )
+    head = ["", "tracing off", "tracing on (all sampled)", "tracing on (10 % sampled)"]
+    return note + "\n\n" + _table(head, rows)
+
+
 def meta(r: dict[str, Any]) -> str:
     m = r.get("meta", {})
     items = [
@@ -327,6 +360,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("Streaming", streaming),
     ("Memory", memory),
     ("How cost grows", scaling),
+    ("Tracing overhead (OpenTelemetry)", tracing),
 ]
 
 

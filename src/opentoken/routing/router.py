@@ -178,15 +178,18 @@ class Router:
     ) -> Span | None:
         if self._tracer is None:
             return None
-        attributes = attempt_attributes(
-            provider_semconv=deployment.provider.semconv_name,
-            upstream_model=model.upstream_model,
-            deployment=deployment.name,
-            base_url=deployment.base_url,
-            attempt=attempt,
-            stream=record.stream if record is not None else None,
-        )
-        return self._tracer.start_span(f"chat {model.upstream_model}", kind=SpanKind.CLIENT, attributes=attributes)
+        span = self._tracer.start_span(f"chat {model.upstream_model}", kind=SpanKind.CLIENT)
+        if span.is_recording():  # not sampled: skip describing it
+            attributes = attempt_attributes(
+                provider_semconv=deployment.provider.semconv_name,
+                upstream_model=model.upstream_model,
+                deployment=deployment.name,
+                base_url=deployment.base_url,
+                attempt=attempt,
+                stream=record.stream if record is not None else None,
+            )
+            span.set_attributes(attributes)
+        return span
 
     def _failed(self, deployment: Deployment, outcome: str, span: Span | None) -> None:
         if self._metrics is not None:

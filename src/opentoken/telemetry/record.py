@@ -61,6 +61,9 @@ class RequestRecord:
 
 def end_upstream_span(span: Span, record: RequestRecord, usage: Usage | None) -> None:
     """Put the response attributes known so far on the answering attempt's span and end it."""
+    if not span.is_recording():
+        span.end()
+        return
     if record.response_id:
         span.set_attribute("gen_ai.response.id", record.response_id)
     if record.upstream_model:

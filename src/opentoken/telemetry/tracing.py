@@ -15,10 +15,12 @@ attributes (key id, cost, attempt, deployment, request id). Content (``gen_ai.in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, MutableMapping
+import functools
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
@@ -191,6 +193,9 @@ def _common(record: RequestRecord) -> dict[str, str]:
 
 
 def _end_server_span(span: Span, record: RequestRecord) -> None:
+    if not span.is_recording():  # not sampled: nothing to describe
+        span.end()
+        return
     attrs: dict[str, str | int | float | bool | list[str]] = {"opentoken.request.id": record.request_id}
     if record.status is not None:
         attrs["http.response.status_code"] = record.status
@@ -251,24 +256,27 @@ def attempt_attributes(
     base_url: str,
     attempt: int,
     stream: bool | None,
-) -> Mapping[str, str | int | bool]:
+) -> dict[str, str | int | bool]:
     """Attributes of one upstream attempt's CLIENT span (``server.*`` from the deployment's base URL)."""
-    from urllib.parse import urlsplit
-
-    url = urlsplit(base_url)
+    host, port = _server_of(base_url)
     attrs: dict[str, str | int | bool] = {
         "gen_ai.operation.name": OPERATION,
         "gen_ai.provider.name": provider_semconv,
         "gen_ai.request.model": upstream_model,
         "opentoken.deployment": deployment,
         "opentoken.attempt": attempt,
-        "server.address": url.hostname or "",
+        "server.address": host,
+        "server.port": port,
     }
-    port = url.port or (443 if url.scheme == "https" else 80)
-    attrs["server.port"] = port
     if stream is not None:
         attrs["gen_ai.request.stream"] = stream
     return attrs
+
+
+@functools.lru_cache(maxsize=256)
+def _server_of(base_url: str) -> tuple[str, int]:
+    url = urlsplit(base_url)
+    return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
 
 
 def open_telemetry(settings: TelemetrySettings) -> Telemetry | None:
