@@ -4,14 +4,15 @@ the shutdown delay."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx2 as httpx
 import openai
 
@@ -19,6 +20,17 @@ from opentoken.stores.sql.migrate import HEAD_REVISION
 from support.private_services import private_postgres, private_redis
 from support.reliability import USER, sdk
 from support.servers import Gateway, gateway_env, gateway_process, run_cli, sandbox_process
+
+
+def set_revision(url: str, revision: str) -> None:
+    async def update() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("UPDATE opentoken_schema_version SET version_num = $1", revision)
+        finally:
+            await conn.close()
+
+    asyncio.run(update())
 
 
 def readyz(gw: Gateway) -> tuple[int, dict[str, Any]]:
@@ -76,12 +88,11 @@ def test_readyz_follows_postgres_migrations_and_redis(sandbox_url: str, tmp_path
             pg.start()
             eventually(is_ready(gw, database="ok", migrations="ok"))
 
-            psql = ["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-q", "-c"]
-            subprocess.run([*psql, "UPDATE opentoken_schema_version SET version_num = '0000'"], check=True)
+            set_revision(pg.url, "0000")
             status, body = readyz(gw)
             assert status == 503 and body["checks"]["migrations"].startswith("schema at revision 0000")
             assert body["checks"]["database"] == "ok"
-            subprocess.run([*psql, f"UPDATE opentoken_schema_version SET version_num = '{HEAD_REVISION}'"], check=True)
+            set_revision(pg.url, HEAD_REVISION)
             eventually(is_ready(gw, migrations="ok"))
 
 

@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from support.reliability import USER, Sandbox, complete, failing, stream
+from support.secrets import PROVIDER_KEYS, leaked
 from support.servers import Gateway, free_port, gateway_env, gateway_process, sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,6 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "opentoken.json"
 SONNET = "anthropic/claude-sonnet-4-5"
 FLASH = "google/gemini-3-flash"
 METRICS_TOKEN = "metrics-scrape-secret-5b1f"
-PROVIDER_KEYS = ("sk-ant-test-secret", "gemini-test-secret")
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +180,7 @@ def test_one_access_line_per_request_and_no_secret_in_any_line(upstream: Sandbox
         assert httpx.get(g.url + "/admin/v1/keys", headers={"authorization": f"Bearer {wrong}"}).status_code == 401
         assert scrape(g.url + "/metrics", wrong).status_code == 401
         assert scrape(g.url + "/metrics").status_code == 200
+    assert not leaked(log, secrets)
     lines = log.read_text().splitlines()
     records = [json.loads(line) for line in lines if line.startswith("{")]
     not_json = [line for line in lines if line.strip() and not line.startswith("{")]
