@@ -311,11 +311,19 @@ def tracing(r: dict[str, Any]) -> str:
         "rate_cpu_us_per_request": f"CPU µs per request at {t.get('rate')} requests/s",
         "rss_mb": "resident memory after the run (MB)",
     }
+
+    def pct(change: float | None) -> str:
+        return "n/a" if change is None else f"{change * 100:+.1f}%"
+
     for name, label in labels.items():
         row = _get(t, "summary", name) or {}
-        change = row.get("change")
         rows.append(
-            [label, _f(row.get("off"), 1), _f(row.get("on"), 1), "n/a" if change is None else f"{change * 100:+.1f}%"]
+            [
+                label,
+                _f(row.get("off"), 1),
+                f"{_f(row.get('on'), 1)} ({pct(row.get('on_change'))})",
+                f"{_f(row.get('sampled'), 1)} ({pct(row.get('sampled_change'))})",
+            ]
         )
     exported = t.get("exported") or {}
     note = (
@@ -324,7 +332,8 @@ def tracing(r: dict[str, Any]) -> str:
         f"sink that drops them ({_f(exported.get('/v1/traces'))} span exports, "
         f"{_f((exported.get('/v1/traces:bytes') or 0) // 1024)} KiB received). 10 % sampled: "
         f"`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`. Means of "
-        f"{len(t.get('rounds') or [])} alternating rounds on the same core."
+        f"{len(t.get('rounds') or [])} alternating rounds on the same core"
+        + (f"; load average of the machine {t['load_average']} (start, end)." if t.get("load_average") else ".")
     )
     head = ["", "tracing off", "tracing on (all sampled)", "tracing on (10 % sampled)"]
     return note + "\n\n" + _table(head, rows)

@@ -6,6 +6,7 @@ that drops them, plus the GenAI metrics) and on with 10 % of the traces sampled,
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.request
 from pathlib import Path
@@ -44,6 +45,7 @@ def _measure(ctx: Context, gw: Server, key: str) -> Result:
 
 
 def tracing(ctx: Context) -> Result:
+    load_before = os.getloadavg()[0]
     key = fresh_key(ctx, "tracing")
     with running([start_sink(ctx)]) as (sink,):
         on = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.url, "OTEL_SERVICE_NAME": "opentoken-bench"}
@@ -71,7 +73,13 @@ def tracing(ctx: Context) -> Result:
             rounds.append(this)
         with urllib.request.urlopen(sink.url + "/count", timeout=5) as r:
             exported = json.loads(r.read())
-    return {"rounds": rounds, "rate": RATE, "exported": exported, "summary": summary(rounds)}
+    return {
+        "rounds": rounds,
+        "rate": RATE,
+        "exported": exported,
+        "summary": summary(rounds),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+    }
 
 
 def summary(rounds: list[Result]) -> Result:
