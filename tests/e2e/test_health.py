@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import openai
+import pytest
 
 from opentoken.stores.sql.migrate import HEAD_REVISION
 from support.private_services import private_postgres, private_redis
@@ -55,6 +56,7 @@ def is_ready(gw: Gateway, **checks: str) -> Callable[[], bool]:
     return check
 
 
+@pytest.mark.timeout(240)
 def test_readyz_follows_postgres_migrations_and_redis(sandbox_url: str, tmp_path: Path) -> None:
     with private_postgres() as pg, private_redis() as redis:
         env = gateway_env(

@@ -249,6 +249,7 @@ def one_call(client: openai.OpenAI, call: Call) -> None:
     call.ended = time.monotonic()
 
 
+@pytest.mark.timeout(300)  # about 30 s on an idle machine; starting five processes takes longer on a busy one
 def test_three_replicas_behind_haproxy_survive_sigkill_and_sigterm(tmp_path: Path) -> None:
     with (
         sandbox_process(latency_ms="20", tokens_per_second="100") as sandbox,
