@@ -112,6 +112,9 @@ class JsonFormatter(logging.Formatter):
             out.update(msgspec.to_builtins(access))
         else:
             out["message"] = record.getMessage()
+            request_id = getattr(record, "request_id", None)  # set by a request-id log filter, when installed
+            if isinstance(request_id, str) and request_id != "-":
+                out["request_id"] = request_id
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()
