@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import console, messages, phases, report, scaling
+from bench import console, messages, phases, report, scaling, tracing
 from bench.config import Config
 from bench.peers import ensure_litellm, ensure_matplotlib, ensure_wrk
 from bench.procs import pin, raise_file_limit, running
@@ -39,6 +39,7 @@ SECTIONS = {
     "slow": phases.slow_streams,
     "console": console.console,
     "messages": messages.section,
+    "tracing": tracing.tracing,
 }
 
 

@@ -158,7 +158,7 @@ def opentoken_argv(*args: str) -> list[str]:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    prefixes = ("OPENTOKEN_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "LITELLM_")
+    prefixes = ("OPENTOKEN_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "LITELLM_", "OTEL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra or {})
     return env

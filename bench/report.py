@@ -297,6 +297,48 @@ def scaling(r: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def tracing(r: dict[str, Any]) -> str:
+    t = r.get("tracing")
+    if not t:
+        return ""
+    rows = []
+    labels = {
+        "rps": "requests/s at saturation (non-streaming)",
+        "cpu_us_per_request": "CPU µs per request (saturated)",
+        "stream_rps": "streams/s at saturation",
+        "rate_p50_ms": f"p50 latency at {t.get('rate')} requests/s (ms)",
+        "rate_p99_ms": f"p99 latency at {t.get('rate')} requests/s (ms)",
+        "rate_cpu_us_per_request": f"CPU µs per request at {t.get('rate')} requests/s",
+        "rss_mb": "resident memory after the run (MB)",
+    }
+
+    def pct(change: float | None) -> str:
+        return "n/a" if change is None else f"{change * 100:+.1f}%"
+
+    for name, label in labels.items():
+        row = _get(t, "summary", name) or {}
+        rows.append(
+            [
+                label,
+                _f(row.get("off"), 1),
+                f"{_f(row.get('on'), 1)} ({pct(row.get('on_change'))})",
+                f"{_f(row.get('sampled'), 1)} ({pct(row.get('sampled_change'))})",
+            ]
+        )
+    exported = t.get("exported") or {}
+    note = (
+        f"Off: no `OTEL_*` variable (no span is created). On: `OTEL_EXPORTER_OTLP_ENDPOINT` set, every request "
+        f"sampled (`OTEL_TRACES_SAMPLER=always_on`), spans and GenAI metrics exported over OTLP/HTTP to a local "
+        f"sink that drops them ({_f(exported.get('/v1/traces'))} span exports, "
+        f"{_f((exported.get('/v1/traces:bytes') or 0) // 1024)} KiB received). 10 % sampled: "
+        f"`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`. Means of "
+        f"{len(t.get('rounds') or [])} alternating rounds on the same core"
+        + (f"; load average of the machine {t['load_average']} (start, end)." if t.get("load_average") else ".")
+    )
+    head = ["", "tracing off", "tracing on (all sampled)", "tracing on (10 % sampled)"]
+    return note + "\n\n" + _table(head, rows)
+
+
 def meta(r: dict[str, Any]) -> str:
     m = r.get("meta", {})
     items = [
@@ -418,6 +460,7 @@ SECTIONS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("How cost grows", scaling),
     ("Console on a big database (issue 12)", console),
     ("Anthropic Messages ingress (pass-through) next to Chat Completions", messages_ingress),
+    ("Tracing overhead (OpenTelemetry)", tracing),
 ]
 
 

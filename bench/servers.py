@@ -51,9 +51,16 @@ def create_key(env: dict[str, str], name: str = "bench", limits: tuple[str, ...]
 
 
 def start_gateway(
-    name: str, core: int | None, log_dir: Path, db: Path, upstream: str, key: str | None = None
+    name: str,
+    core: int | None,
+    log_dir: Path,
+    db: Path,
+    upstream: str,
+    key: str | None = None,
+    *,
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
-    env = gateway_env(db, upstream)
+    env = {**gateway_env(db, upstream), **(extra_env or {})}
     secret = key or create_key(env)
     port = free_port()
     proc, log = spawn(name, opentoken_argv("serve", "--port", str(port)), env=env, core=core, log_dir=log_dir)

@@ -9,6 +9,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
+from support.leaks import PROVIDER_KEYS, leaked
 from support.openai_schema import validate_exchange
 from support.recording import Recorder, RecordingTransport
 from support.servers import Gateway, gateway_env, gateway_process, sandbox_process
@@ -23,8 +24,12 @@ def sandbox_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def gateway(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     data_dir: Path = tmp_path_factory.mktemp("gateway")
-    with gateway_process(gateway_env(data_dir, sandbox_url)) as gw:
+    log = data_dir / "gateway.log"
+    with gateway_process(gateway_env(data_dir, sandbox_url), log=log) as gw:
         yield gw
+    # every line the shared gateway wrote during the whole suite: no key of any test, no admin or provider key
+    hits = leaked(log, [gw.key, gw.admin_key, *PROVIDER_KEYS])
+    assert not hits, f"secrets in the gateway's log ({log}): {hits[:5]}"
 
 
 @pytest.fixture

@@ -25,8 +25,10 @@ from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.embeddings import embeddings_routes
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from opentoken.http.failures import InternalErrors
-from opentoken.http.metrics import metrics_routes
+from opentoken.http.health import Readiness, health_routes
+from opentoken.http.metrics import metrics_routes, serve_metrics
 from opentoken.http.middleware import RequestIdMiddleware
+from opentoken.http.observe import Observe, Observer
 from opentoken.http.openapi import openapi_document
 from opentoken.http.responses import responses_routes
 from opentoken.http.routes import public_routes
@@ -41,10 +43,12 @@ from opentoken.providers.registry import all_providers, embedders
 from opentoken.routing.pool import DeploymentPool
 from opentoken.routing.retry import RetryPolicy
 from opentoken.routing.router import Router
-from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings
+from opentoken.settings import DeploymentConfig, Settings, env_value, provider_settings, telemetry_settings
 from opentoken.stores.base import CATALOG_CHANGED, notice_router
 from opentoken.stores.factory import open_cooldowns, open_stores
+from opentoken.stores.health import RedisProbe
 from opentoken.stores.responses import SecretStore
+from opentoken.telemetry.tracing import open_telemetry
 from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken.upstream.models import Listing, listings
@@ -164,23 +168,38 @@ def openapi_route() -> Route:
 def build_app(settings: Settings) -> Starlette:
     providers = all_providers()
     catalog = load_catalog(settings.catalog_file, settings.timeouts(), settings.retired_models)
+    otel = telemetry_settings()  # a bad OTEL_* setting fails here, before the server starts
+    metrics = Metrics()
+    observer = Observer(metrics, access_log=settings.access_log)
+    readiness = Readiness(probes=[], timeout=settings.readiness_timeout_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            telemetry = observer.telemetry = open_telemetry(otel)
+            if telemetry is not None:
+                stack.push_async_callback(telemetry.close)
+            tracer = telemetry.tracer if telemetry is not None else None
             stores = await open_stores(settings.resolved_database_url(), migrate=True)
             stack.push_async_callback(stores.close)
-            limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend)
+            readiness.probes = list(stores.probes)
+            if settings.redis_url:
+                redis_probe = RedisProbe(settings.redis_url)
+                stack.push_async_callback(redis_probe.close)
+                readiness.probes.append(("redis", redis_probe))
+            limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend, metrics=metrics, tracer=tracer)
             stack.push_async_callback(limiter.close)
             stack.push_async_callback(bus.close)
             live = LiveCatalog(catalog, stores.catalog, frozenset(providers), settings.catalog_refresh_seconds)
             await live.start()
             stack.push_async_callback(live.close)
-            metrics = Metrics()
-            writer = LedgerWriter(ObservedLedger(stores.ledger, metrics), max_delay_ms=0)
+            writer = LedgerWriter(
+                ObservedLedger(stores.ledger, metrics), max_delay_ms=0, metrics=metrics, tracer=tracer
+            )
             await writer.start()
             stack.push_async_callback(writer.close)
-            client = UpstreamClient()
+            metrics.watch(in_flight=lambda: observer.in_flight, ledger_queue=lambda: writer.pending)
+            client = UpstreamClient(propagate_trace=tracer is not None)
             stack.push_async_callback(client.close)
             media = MediaFetcher(
                 max_bytes=settings.media_max_bytes,
@@ -204,7 +223,7 @@ def build_app(settings: Settings) -> Starlette:
                 limiter=limiter,
                 ledger=writer,
                 replay=stores.replay,
-                router=Router(pool, cooldowns, policy),
+                router=Router(pool, cooldowns, policy, metrics=metrics, tracer=tracer),
                 client=client,
                 media=media,
                 replay_ttl=settings.replay_ttl_seconds,
@@ -236,7 +255,12 @@ def build_app(settings: Settings) -> Starlette:
             app.router.routes.extend(responses_routes(codec, pipeline, settings.max_body_bytes))
             app.router.routes.extend(embeddings_routes(pipeline, settings.max_body_bytes))
             app.router.routes.extend(admin_routes(admin))
-            app.router.routes.extend(metrics_routes(metrics, settings.admin_key))
+            metrics_token = settings.metrics_token or settings.admin_key
+            if settings.metrics_port is None:
+                app.router.routes.extend(metrics_routes(metrics, metrics_token))
+            else:
+                host = settings.metrics_host or settings.host
+                stack.push_async_callback(await serve_metrics(metrics, metrics_token, host, settings.metrics_port))
             app.router.routes.append(openapi_route())
             app.router.routes.extend(
                 console_routes(
@@ -253,9 +277,14 @@ def build_app(settings: Settings) -> Starlette:
             yield
 
     app = Starlette(
-        routes=[],
+        routes=health_routes(readiness),
         lifespan=lifespan,
-        middleware=[Middleware(CancelOnDisconnect), Middleware(RequestIdMiddleware), Middleware(InternalErrors)],
+        middleware=[
+            Middleware(CancelOnDisconnect),
+            Middleware(RequestIdMiddleware),
+            Middleware(Observe, observer=observer),
+            Middleware(InternalErrors),  # inside Observe, so a 500 it answers is observed and logged
+        ],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,
@@ -263,12 +292,17 @@ def build_app(settings: Settings) -> Starlette:
         },
     )
     app.router.redirect_slashes = False  # its redirects are built from the client's Host header
+    app.state.readiness = readiness
     return app
 
 
 def mark_draining(app: object) -> None:
-    """Tell the running pipeline that the server is shutting down (calls cut from now on were cut by it)."""
+    """Tell the running app that the server is shutting down: ``/readyz`` turns 503, and calls cut from now on
+    were cut by the shutdown."""
     state = getattr(app, "state", None)
     pipeline = getattr(state, "pipeline", None)
     if isinstance(pipeline, Pipeline):
         pipeline.draining = True
+    readiness = getattr(state, "readiness", None)
+    if isinstance(readiness, Readiness):
+        readiness.draining = True  # GET /readyz answers 503 from now on

@@ -8,7 +8,6 @@ import socket
 
 import click
 
-from opentoken.core.context import configure_logging
 from opentoken.settings import explain, load_settings, unknown_settings
 
 
@@ -25,24 +24,36 @@ def main(ctx: click.Context) -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Run the gateway.
 
-    On SIGTERM or Ctrl-C it stops accepting connections, lets requests and streams in flight
-    finish for up to OPENTOKEN_DRAIN_SECONDS, writes the usage ledger out and exits 0.
+    On SIGTERM or Ctrl-C, GET /readyz answers 503 at once; the gateway keeps serving for
+    OPENTOKEN_SHUTDOWN_DELAY_SECONDS (default 0) so load balancers stop sending, then stops accepting
+    connections, lets requests and streams in flight finish for up to OPENTOKEN_DRAIN_SECONDS, writes the
+    usage ledger out and exits 0.
     """
+    import asyncio
     import signal
+    import time
 
     import uvicorn
 
     from opentoken.app import build_app, mark_draining
+    from opentoken.http.access import configure_logging
     from opentoken.http.server import ServerLimits, gateway_protocol
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = load_settings(**overrides)
+    delay = settings.shutdown_delay_seconds
 
     class _DrainingServer(uvicorn.Server):
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             mark_draining(self.config.app)
+            if delay > 0:
+                logging.getLogger("opentoken").info("shutting down in %g s (/readyz answers 503)", delay)
+                until = time.monotonic() + delay
+                while time.monotonic() < until and not self.force_exit:  # a second Ctrl-C cuts it short
+                    await asyncio.sleep(min(0.05, until - time.monotonic()))
             await super().shutdown(sockets)
 
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    settings = load_settings(**overrides)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     for problem in unknown_settings(known=provider_variables()):
         logging.getLogger("opentoken").warning("configuration: %s", problem)
     click.echo(
@@ -63,7 +74,8 @@ def serve(host: str | None, port: int | None) -> None:
             )
         ),
         lifespan="on",
-        access_log=False,
+        access_log=False,  # the gateway writes its own (opentoken.access)
+        log_config=None,  # uvicorn's loggers go through the handler configured above (text or JSON)
         proxy_headers=settings.proxy_headers,
         server_header=False,
         log_level=settings.log_level.lower(),

@@ -119,6 +119,7 @@ class MeteredStream:
                     meter.mark_first_token()
                 yield ev
             result = live.folder.result()
+            meter.answered(result)  # observation: response id, finish reasons (opentoken.telemetry.record)
             if not self.served.native:  # a pass-through client holds its own provider state
                 await self._pipeline.keep_replay(meter.key, result)
             yield StreamEnd(result.usage, await meter.finish(result.usage))
@@ -171,6 +172,7 @@ class Pipeline:
         done.lease.release()
         meter.mark_first_token()
         result = done.value
+        meter.answered(result)  # observation: response id, finish reasons (opentoken.telemetry.record)
         try:
             await self.keep_replay(key, result)
             cost = await meter.finish(result.usage)

@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from opentoken.catalog.lifecycle import RetiredPolicy
 from opentoken.catalog.model import Timeouts
+from opentoken.telemetry.config import TelemetryConfigError, TelemetrySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,20 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         False, description="mark console cookies `Secure` even when the gateway sees plain HTTP (behind a TLS proxy)"
     )
+    shutdown_delay_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="on SIGTERM, keep serving this long with `/readyz` answering 503 (so load balancers stop "
+        "sending), then stop accepting and drain",
+    )
+    readiness_timeout_seconds: float = Field(2.0, gt=0, description="time limit of each `/readyz` check")
+    log_format: Literal["text", "json"] = Field("text", description="log lines as readable text or JSON objects")
+    access_log: bool = Field(True, description="one line per request on the `opentoken.access` logger (INFO)")
+    metrics_token: str | None = Field(
+        None, description="bearer token for `GET /metrics` (default: the admin key, when set)"
+    )
+    metrics_port: int | None = Field(None, description="serve `/metrics` on this port instead of the main one")
+    metrics_host: str | None = Field(None, description="interface for `metrics_port` (default: the main host)")
 
     @field_validator("redis_url", "admin_key", "catalog_file", mode="before")
     @classmethod
@@ -310,3 +325,43 @@ def provider_settings(
     names = (f"OPENTOKEN_{name.upper()}_BASE_URL", *base_url_vars)
     base = next((source[v] for v in names if source.get(v)), None)
     return ProviderSettings(api_key=key, base_url=base)
+
+
+TELEMETRY_EXPORTERS = ("otlp", "console")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _exporters(env: Mapping[str, str], signal: str) -> tuple[str, ...]:
+    explicit = env.get(f"OTEL_{signal}_EXPORTER", "").strip()
+    if explicit:
+        names = tuple(n.strip().lower() for n in explicit.split(",") if n.strip().lower() not in ("", "none"))
+    elif env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"):
+        names = ("otlp",)
+    else:
+        return ()
+    unknown = [n for n in names if n not in TELEMETRY_EXPORTERS]
+    if unknown:
+        raise TelemetryConfigError(
+            f"OTEL_{signal}_EXPORTER: unsupported exporter {unknown[0]!r} (supported: otlp, console, none)"
+        )
+    if "otlp" in names:
+        var = next(
+            (v for v in (f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") if env.get(v)), ""
+        )
+        protocol = env.get(var, "").strip() if var else ""
+        if protocol and protocol != "http/protobuf":
+            raise TelemetryConfigError(f"{var}={protocol}: only http/protobuf is supported")
+    return names
+
+
+def telemetry_settings(env: Mapping[str, str] | None = None) -> TelemetrySettings:
+    source = os.environ if env is None else env
+    if source.get("OTEL_SDK_DISABLED", "").strip().lower() in _TRUE:
+        return TelemetrySettings()
+    capture = source.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() in _TRUE
+    return TelemetrySettings(
+        traces=_exporters(source, "TRACES"),
+        metrics=_exporters(source, "METRICS"),
+        capture_content=capture,
+        service_name=source.get("OTEL_SERVICE_NAME", "").strip() or "opentoken",
+    )

@@ -109,3 +109,34 @@ def test_messages_stream_zero_argument_calls(claude: anthropic.Anthropic, model:
     calls = [b for b in final.content if b.type == "tool_use"]
     assert calls and all(b.input == {} for b in calls)
     assert all(json.loads(text or "{}") == {} for text in partial.values())
+
+
+# ---- the Responses API: a function call's arguments are always a JSON object ----
+
+RESPONSES_NO_ARGS: list[Any] = [
+    {"type": "function", "name": "get_version", "parameters": {"type": "object", "properties": {}}},
+    {"type": "function", "name": "ping", "parameters": {"type": "object"}},
+]
+
+
+def test_responses_zero_argument_calls(client: openai.OpenAI, model: str) -> None:
+    resp = client.responses.create(
+        model=model, input="Call get_version and ping, in parallel.", tools=RESPONSES_NO_ARGS, tool_choice="required"
+    )
+    calls = [o for o in resp.output if o.type == "function_call"]
+    assert calls and all(json.loads(c.arguments) == {} for c in calls)
+
+
+def test_responses_stream_zero_argument_calls(client: openai.OpenAI, model: str) -> None:
+    done: list[str] = []
+    items: list[str] = []
+    with client.responses.stream(
+        model=model, input="Call get_version and ping, in parallel.", tools=RESPONSES_NO_ARGS, tool_choice="required"
+    ) as stream:
+        for event in stream:
+            if event.type == "response.function_call_arguments.done":
+                done.append(event.arguments)
+            elif event.type == "response.output_item.done" and event.item.type == "function_call":
+                items.append(event.item.arguments)
+    assert done and all(json.loads(a) == {} for a in done)
+    assert items and all(json.loads(a) == {} for a in items)

@@ -17,10 +17,13 @@ from hypothesis.strategies import SearchStrategy
 from fuzz.shapes import TEXT, bodies, valid
 from opentoken.catalog.registry import load_catalog
 from opentoken.http.openapi import openapi_document
+from support.fixtures import CLIENTS
+from support.openai_schema import RESPONSES_SPEC
 from support.openai_schema import _components as openai_components
 
 Credential = Literal["key", "admin", "none", "fuzzed"]
-MODELS = [m.id for m in load_catalog()]
+MODELS = [m.id for m in load_catalog() if m.kind == "chat"]
+EMBEDDING_MODELS = [m.id for m in load_catalog() if m.kind == "embedding"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Endpoint:
     budget: int  # cases of the suite's fixed budget
     requests: SearchStrategy[Request]
     names_param: bool = True  # every 400 about the request names the offending param
+    errors: Literal["openai", "anthropic"] = "openai"  # the error shape of the route's wire API
 
 
 def _own_components() -> dict[str, Any]:
@@ -61,6 +65,53 @@ def _chat_shape() -> SearchStrategy[Any]:
         return value
 
     return st.builds(settle, shape, model, small, st.none() | TEXT)
+
+
+def _openai_shape(component: str, models: list[str]) -> SearchStrategy[Any]:
+    """A request of the Responses / embeddings document (official schema), mostly for a model we serve."""
+    components = openai_components(str(RESPONSES_SPEC))["schemas"]
+    shape = valid({"$ref": f"#/components/schemas/{component}"}, components, depth=-1)
+
+    def settle(value: Any, model_id: str) -> Any:
+        if isinstance(value, dict):
+            value = {**value, "model": model_id}
+            if "max_output_tokens" in value:
+                value["max_output_tokens"] = 64
+        return value
+
+    return st.builds(settle, shape, st.sampled_from(models) | TEXT)
+
+
+def _messages_shape() -> SearchStrategy[Any]:
+    """An Anthropic Messages request: small hand-made ones and the recorded Claude Code request (no official
+    schema is in the repository), for a model we serve; ``bodies`` then mutates them."""
+    recorded = json.loads((CLIENTS / "claude-code-2.1.332.request.json").read_text())["body"]
+    plain = st.fixed_dictionaries(
+        {
+            "model": st.sampled_from(MODELS) | TEXT,
+            "max_tokens": st.integers(1, 64),
+            "messages": st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "role": st.sampled_from(["user", "assistant"]),
+                        "content": TEXT | st.just([{"type": "text", "text": "hi"}]),
+                    }
+                ),
+                min_size=1,
+                max_size=3,
+            ),
+        },
+        optional={
+            "system": TEXT,
+            "stream": st.booleans(),
+            "temperature": st.floats(0, 1),
+            "stop_sequences": st.lists(TEXT, max_size=2),
+            "thinking": st.sampled_from([{"type": "enabled", "budget_tokens": 1024}, {"type": "adaptive"}]),
+            "tools": st.just([{"name": "f", "input_schema": {"type": "object"}}]),
+        },
+    )
+    claude_code = st.sampled_from(MODELS).map(lambda m: {**recorded, "model": m, "max_tokens": 64})
+    return plain | claude_code
 
 
 def _admin_shape(component: str) -> SearchStrategy[Any]:
@@ -88,6 +139,40 @@ ENDPOINTS: list[Endpoint] = [
         "POST /v1/chat/completions",
         1000,
         st.builds(lambda b, c: _req("POST", "/v1/chat/completions", b, c), bodies(_chat_shape()), _credentials()),
+    ),
+    Endpoint(
+        "POST /v1/responses",
+        250,
+        st.builds(
+            lambda b, c: _req("POST", "/v1/responses", b, c),
+            bodies(_openai_shape("CreateResponse", MODELS)),
+            _credentials(),
+        ),
+    ),
+    Endpoint(
+        "POST /v1/embeddings",
+        120,
+        st.builds(
+            lambda b, c: _req("POST", "/v1/embeddings", b, c),
+            bodies(_openai_shape("CreateEmbeddingRequest", EMBEDDING_MODELS)),
+            _credentials(),
+        ),
+    ),
+    Endpoint(
+        "POST /v1/messages",
+        250,
+        st.builds(lambda b, c: _req("POST", "/v1/messages", b, c), bodies(_messages_shape()), _credentials()),
+        names_param=False,  # Anthropic's error shape has no param: its message names the field
+        errors="anthropic",
+    ),
+    Endpoint(
+        "POST /v1/messages/count_tokens",
+        80,
+        st.builds(
+            lambda b, c: _req("POST", "/v1/messages/count_tokens", b, c), bodies(_messages_shape()), _credentials()
+        ),
+        names_param=False,
+        errors="anthropic",
     ),
     Endpoint("GET /v1/models", 60, st.builds(lambda c: _req("GET", "/v1/models", None, c), _credentials())),
     Endpoint(

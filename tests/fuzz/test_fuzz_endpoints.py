@@ -92,6 +92,12 @@ def check(endpoint: Endpoint, request: Request, reply: httpx.Response, run: Fuzz
     assert reply.status_code < 500, where
     if reply.status_code < 400:
         return
+    body = reply.json()
+    if endpoint.errors == "anthropic" and body.get("error", {}).get("code") != "invalid_http":
+        # (a request the HTTP server itself refuses, before any route is chosen, is answered in OpenAI's shape)
+        assert body.get("type") == "error" and isinstance(body["error"]["message"], str), where
+        assert isinstance(body["error"]["type"], str) and body["error"]["message"], where
+        return
     try:
         error = reply.json()["error"]
     except (ValueError, KeyError, TypeError) as e:

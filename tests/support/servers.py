@@ -102,10 +102,12 @@ def gateway_env(data_dir: Path, sandbox_url: str, **extra: str) -> dict[str, str
 
 
 @contextlib.contextmanager
-def gateway_process(env: dict[str, str], port: int | None = None) -> Iterator[Gateway]:
+def gateway_process(env: dict[str, str], port: int | None = None, log: Path | None = None) -> Iterator[Gateway]:
+    """A gateway process (and a fresh key); ``log``: a file for its stdout and stderr."""
     port = port or free_port()
     key = run_cli("keys", "create", "--name", "e2e", env=env).strip().splitlines()[-1]
-    proc = opentoken("serve", "--port", str(port), env=env)
+    out = open(log, "ab") if log is not None else None  # noqa: SIM115 (closed below, after the process)
+    proc = opentoken("serve", "--port", str(port), env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/healthz", proc)
@@ -123,3 +125,5 @@ def gateway_process(env: dict[str, str], port: int | None = None) -> Iterator[Ga
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if out is not None:
+            out.close()

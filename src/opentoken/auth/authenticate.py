@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from opentoken.auth.keys import hash_key
 from opentoken.core.errors import AuthenticationFailed
 from opentoken.stores.base import ALL_KEYS, ApiKey, KeyStore
+from opentoken.telemetry.record import current_record
 
 _MAX_ENTRIES = 100_000
 
@@ -47,7 +48,11 @@ class Authenticator:
         now = self._clock()
         hit = self._cache.get(digest)
         key = hit[1] if hit is not None and hit[0] > now else await self._lookup(digest)
-        return self._check(key, secret)
+        checked = self._check(key, secret)
+        observed = current_record()
+        if observed is not None:
+            observed.key_id = checked.id
+        return checked
 
     async def _lookup(self, digest: str) -> ApiKey | None:
         pending = self._loading.get(digest)

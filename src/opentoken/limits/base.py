@@ -81,3 +81,9 @@ def rate_limit_headers(key: ApiKey, outcome: Outcome) -> dict[str, str]:
         headers["x-ratelimit-remaining-tokens"] = str(max(key.tpm - outcome.tokens_used, 0))
         headers["x-ratelimit-reset-tokens"] = format_reset(outcome.tokens_reset_ms)
     return headers
+
+
+class RefusalCounter(Protocol):
+    """Where the limiter counts the admissions it refuses, by reason (``metering.metrics.Metrics`` is one)."""
+
+    def admission_refused(self, reason: str) -> None: ...

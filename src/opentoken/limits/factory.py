@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from opentoken.limits.base import Limiter
+from opentelemetry.trace import Tracer
+
+from opentoken.limits.base import Limiter, RefusalCounter
 from opentoken.limits.limiter import DEFAULT_LEASE_SECONDS, Clock, KeyLimiter, SpendSource
 from opentoken.stores.base import InvalidationBus
 from opentoken.stores.factory import open_counters
@@ -18,11 +20,14 @@ async def open_limits(
     prefix: str = DEFAULT_PREFIX,
     clock: Clock = time.time,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    metrics: RefusalCounter | None = None,
+    tracer: Tracer | None = None,
 ) -> tuple[Limiter, InvalidationBus]:
     """Without ``redis_url``: counters and bus in this process (one replica only). With it: shared
     counters and a pub/sub bus on Redis (start-up fails fast when Redis does not answer)."""
     counters, bus = await open_counters(redis_url, prefix)
-    return KeyLimiter(counters, spend_source, clock, lease_seconds=lease_seconds), bus
+    limiter = KeyLimiter(counters, spend_source, clock, lease_seconds=lease_seconds, metrics=metrics, tracer=tracer)
+    return limiter, bus
 
 
 async def close_limits(limiter: Limiter, bus: InvalidationBus) -> None:

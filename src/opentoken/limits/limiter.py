@@ -21,11 +21,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from opentelemetry.trace import Span, Tracer
+
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import GatewayError, Overloaded, QuotaExceeded, RateLimited
 from opentoken.core.money import worst_case_cost
 from opentoken.limits.base import (
     Admission,
+    RefusalCounter,
     format_reset,
     nanos_down,
     nanos_up,
@@ -82,7 +85,11 @@ class KeyLimiter:
         clock: Clock = time.time,
         *,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        metrics: RefusalCounter | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._metrics = metrics  # refused admissions by reason
+        self._tracer = tracer  # an opentoken.admission span per request
         self._counters = counters
         self._spend_source = spend_source
         self._clock = clock
@@ -94,16 +101,36 @@ class KeyLimiter:
         self._closed = False
 
     async def admit(self, key: ApiKey, model: ModelInfo, prompt_tokens: int, max_output_tokens: int) -> Admission:
+        if self._tracer is None:
+            return await self._admit(key, model, prompt_tokens, max_output_tokens, None)
+        attributes = {"opentoken.key.id": key.id, "gen_ai.request.model": model.id}
+        with self._tracer.start_as_current_span(
+            "opentoken.admission", attributes=attributes, record_exception=False, set_status_on_exception=False
+        ) as span:
+            return await self._admit(key, model, prompt_tokens, max_output_tokens, span)
+
+    async def _admit(
+        self, key: ApiKey, model: ModelInfo, prompt_tokens: int, max_output_tokens: int, span: Span | None
+    ) -> Admission:
         if self._closed:
             raise Overloaded("the gateway is shutting down")
         now = datetime.fromtimestamp(self._clock(), UTC)
         period = current_period(key.budget_period, now)
         ask = self._ask(key, model, prompt_tokens, max_output_tokens, now, period)
         if not ask.tracked:
+            if span is not None:
+                span.set_attributes({"opentoken.admission.outcome": "granted", "opentoken.admission.limited": False})
             return KeyAdmission(self, ask, {})
         outcome = await self._acquire(ask, key, period)
+        if span is not None:
+            span.set_attribute("opentoken.admission.outcome", outcome.verdict)
         if outcome.verdict != "granted":
-            raise _denial(key, ask, outcome, period)
+            if self._metrics is not None:
+                self._metrics.admission_refused(outcome.verdict)
+            denial = _denial(key, ask, outcome, period)
+            if span is not None and denial.code:
+                span.set_attribute("error.type", denial.code)
+            raise denial
         if ask.leased:
             self._live[ask.admission_id] = ask
             self._start_renewer()

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.money import Cost, cost_of
-from opentoken.core.result import Usage
+from opentoken.core.result import ChatResult, Usage
 from opentoken.limits.base import Admission
 from opentoken.metering.writer import LedgerWriter
 from opentoken.stores.base import ApiKey, UsageRecord
+from opentoken.telemetry.record import RequestRecord, current_record
 
 
 @dataclass(slots=True)
@@ -35,6 +36,17 @@ class CallMeter:
     adjusted: tuple[str, ...] = ()
     done: bool = False
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # the request's observation record (access log, spans), filled with what goes into the ledger
+    observed: RequestRecord | None = field(default_factory=current_record)
+
+    def __post_init__(self) -> None:
+        if self.observed is not None:
+            self.observed.model, self.observed.stream = self.model.id, self.stream
+
+    def answered(self, result: ChatResult) -> None:
+        """The provider's reply is complete (its id and finish reasons are observed; nothing is metered)."""
+        if self.observed is not None:
+            self.observed.answered(result)
 
     def mark_first_token(self) -> None:
         if self.first_token is None:
@@ -42,7 +54,7 @@ class CallMeter:
 
     def _record(self, usage: Usage, cost: Cost, status: int, error_code: str | None) -> UsageRecord:
         now = time.perf_counter()
-        return UsageRecord(
+        rec = UsageRecord(
             request_id=self.request_id,
             key_id=self.key.id,
             model=self.model.id,
@@ -72,6 +84,9 @@ class CallMeter:
             ignored_params=self.ignored,
             adjusted_params=self.adjusted,
         )
+        if self.observed is not None:
+            _observe(self.observed, rec, self.model, usage)
+        return rec
 
     async def finish(self, usage: Usage, status: int = 200, error_code: str | None = None) -> Cost:
         """Durably record the call and settle the admission to its actual cost (once)."""
@@ -96,3 +111,12 @@ class CallMeter:
         task = asyncio.get_running_loop().create_task(self.admission.settle(cost.total, usage.total_tokens))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+
+def _observe(observed: RequestRecord, rec: UsageRecord, model: ModelInfo, usage: Usage) -> None:
+    observed.metered = True
+    observed.key_id, observed.response_model, observed.provider = rec.key_id, rec.model, rec.provider
+    observed.upstream_model = observed.upstream_model or model.upstream_model
+    observed.usage, observed.cost, observed.attempts = usage, rec.cost, rec.attempts
+    observed.error_code = rec.error_code
+    observed.ttft = rec.ttft_ms / 1000 if rec.ttft_ms is not None else None

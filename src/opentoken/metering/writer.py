@@ -11,16 +11,24 @@ If a write fails, every awaiter of that batch gets a ``LedgerWriteFailed`` (its 
 error). Records whose sender is no longer waiting (``record_nowait``, or a cancelled ``record()``) are
 retried a few times, then logged as lost: appends are idempotent by request id, so a retry cannot count
 a request twice. ``close()`` writes everything still queued.
+
+Observed (both optional): each commit's latency and batch size, and the queue depth, in ``Metrics``; with
+tracing on, each awaited record gets an ``opentoken.ledger.write`` span (from queueing to commit) in the
+trace of the request that wrote it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 
+from opentelemetry.trace import Span, StatusCode, Tracer
+
 from opentoken.core.errors import GatewayError
+from opentoken.metering.metrics import Metrics
 from opentoken.stores.base import Ledger, UsageRecord
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,7 @@ class _Item:
     record: UsageRecord
     done: asyncio.Future[None] | None  # None: nobody waits (record_nowait)
     failures: int = 0
+    batch: int = 0  # records in the batch that committed it
 
     @property
     def awaited(self) -> bool:
@@ -44,13 +53,24 @@ class _Item:
 
 
 class LedgerWriter:
-    def __init__(self, ledger: Ledger, max_batch: int = 256, max_delay_ms: float = 2.0, max_retries: int = 3) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        max_batch: int = 256,
+        max_delay_ms: float = 2.0,
+        max_retries: int = 3,
+        *,
+        metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._ledger = ledger
         self._max_batch = max_batch
         self._delay = max_delay_ms / 1000
         self._max_retries = max_retries
+        self._metrics = metrics
+        self._tracer = tracer
         self._pending: deque[_Item] = deque()
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
@@ -65,8 +85,20 @@ class LedgerWriter:
     async def record(self, rec: UsageRecord) -> None:
         """Queue ``rec`` and return once it is committed. Cancelling the caller does not unqueue it."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Item(rec, done))
-        await done
+        item = _Item(rec, done)
+        self._enqueue(item)
+        if self._tracer is None:
+            await done
+            return
+        span = self._tracer.start_span("opentoken.ledger.write", attributes={"opentoken.request.id": rec.request_id})
+        try:
+            await done
+        except LedgerWriteFailed as e:
+            _failed(span, e)
+            raise
+        finally:
+            span.set_attribute("opentoken.ledger.batch_records", item.batch)
+            span.end()
 
     def record_nowait(self, rec: UsageRecord) -> None:
         """Queue ``rec`` without waiting (e.g. the client is gone); it is still written, and flushed by close."""
@@ -125,15 +157,19 @@ class LedgerWriter:
             pass
 
     async def _write(self, batch: list[_Item]) -> None:
+        started = time.perf_counter()
         try:
             await self._ledger.append_many([item.record for item in batch])
         # The writer task must outlive any database failure; the error is handed to every awaiter below.
         except Exception as e:  # noqa: BLE001
             await self._fail(batch, e)
             return
+        if self._metrics is not None:
+            self._metrics.commit(time.perf_counter() - started, len(batch))
         self.batches_written += 1
         self.records_written += len(batch)
         for item in batch:
+            item.batch = len(batch)
             if item.done is not None and not item.done.done():
                 item.done.set_result(None)
 
@@ -162,3 +198,8 @@ class LedgerWriter:
                 item.done.set_exception(LedgerWriteFailed("the ledger writer stopped before this record"))
             else:
                 log.error("usage record lost: the ledger writer stopped: %r", item.record)
+
+
+def _failed(span: Span, error: LedgerWriteFailed) -> None:
+    span.set_attribute("error.type", error.code or type(error).__name__)
+    span.set_status(StatusCode.ERROR, error.code)

@@ -74,6 +74,7 @@ class StreamDecoder(Protocol):
 
 class Provider(Protocol):
     name: str  # the "{provider}" part of model ids
+    semconv_name: str  # its ``gen_ai.provider.name`` in the OpenTelemetry GenAI conventions
     default_base_url: str
     key_env_vars: tuple[str, ...]  # environment variables that may hold the provider API key, in order
     base_url_env_vars: tuple[str, ...]  # extra variables for the base URL (OPENTOKEN_{NAME}_BASE_URL always works)

@@ -17,6 +17,11 @@ event, see ``opentoken.routing.calls``), so whatever fails in it can still be tr
   down is tried last, after the rest of the chain (so a request is never refused without a try).
 
 The error raised at the end is the last one seen, with ``attempts`` set to the number of upstream attempts.
+
+Observed: every attempt counts in ``opentoken_deployment_attempts_total{deployment,outcome}``; with tracing
+on, each attempt is a CLIENT span (the provider's W3C ``traceparent`` points at it). A failed attempt's span
+ends with its ``error.type``; the answering attempt's span stays open until the reply is complete
+(``RequestRecord.answered``), so a stream's span covers the stream.
 """
 
 from __future__ import annotations
@@ -28,11 +33,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, use_span
+
 from opentoken.catalog.model import ModelInfo
 from opentoken.core.errors import GatewayError, ModelNotFound, UpstreamTimeout
+from opentoken.metering.metrics import Metrics
 from opentoken.routing.pool import DeploymentPool, Lease
 from opentoken.routing.retry import RetryPolicy, blames_deployment, falls_back, may_blame_deployment, retries
 from opentoken.stores.counters import HEALTHY, Cooldowns, Health
+from opentoken.telemetry.record import RequestRecord, current_record
+from opentoken.telemetry.tracing import attempt_attributes
 from opentoken.upstream.client import Deployment
 
 log = logging.getLogger(__name__)
@@ -72,7 +82,11 @@ class Router:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._metrics = metrics
+        self._tracer = tracer
         self.pool = pool
         self.cooldowns = cooldowns
         self.policy = policy
@@ -130,11 +144,20 @@ class Router:
             run.attempts += 1
             run.tried.append(deployment.name)
             lease = self.pool.acquire(deployment)
+            record = current_record()
+            if record is not None:
+                record.deployment, record.provider_semconv = deployment.name, deployment.provider.semconv_name
+            span = self._span(model, deployment, run.attempts, record)
             try:
-                value = await attempt(model, deployment)
+                if span is None:
+                    value = await attempt(model, deployment)
+                else:
+                    with use_span(span, record_exception=False, set_status_on_exception=False):
+                        value = await attempt(model, deployment)
             except GatewayError as e:
                 lease.release()
                 self.pool.stats.record(deployment.name, ok=False)
+                self._failed(deployment, e.code or type(e).__name__, span)
                 run.last = run.failed_on[model.id, deployment.name] = e
                 log.info("attempt %d on %s (%s) failed: %r", run.attempts, deployment.name, model.id, e)
                 if blames_deployment(e):
@@ -149,11 +172,19 @@ class Router:
                 raise
             except BaseException:
                 lease.release()
+                self._failed(deployment, "cancelled", span)
                 raise
             for name in run.suspects:  # they failed a request that could be answered: their fault
                 if name != deployment.name:
                     await self._count_failure(name)
             self.cooldowns.succeeded(deployment.name)
+            if self._metrics is not None:
+                self._metrics.attempt(deployment.name, "ok")
+            if span is not None:
+                if record is not None:
+                    record.upstream_span = span  # ended when the reply is complete
+                else:
+                    span.end()
             self.pool.stats.record(deployment.name, ok=True)
             return Routed(value, model, deployment, run.attempts, lease)
         return None
@@ -161,6 +192,32 @@ class Router:
     async def _count_failure(self, name: str) -> None:
         if await self.cooldowns.failed(name):
             log.warning("deployment %s is cooling down after repeated failures", name)
+
+    def _span(
+        self, model: ModelInfo, deployment: Deployment, attempt: int, record: RequestRecord | None
+    ) -> Span | None:
+        if self._tracer is None:
+            return None
+        span = self._tracer.start_span(f"chat {model.upstream_model}", kind=SpanKind.CLIENT)
+        if span.is_recording():  # not sampled: skip describing it
+            attributes = attempt_attributes(
+                provider_semconv=deployment.provider.semconv_name,
+                upstream_model=model.upstream_model,
+                deployment=deployment.name,
+                base_url=deployment.base_url,
+                attempt=attempt,
+                stream=record.stream if record is not None else None,
+            )
+            span.set_attributes(attributes)
+        return span
+
+    def _failed(self, deployment: Deployment, outcome: str, span: Span | None) -> None:
+        if self._metrics is not None:
+            self._metrics.attempt(deployment.name, outcome)
+        if span is not None:
+            span.set_attribute("error.type", outcome)
+            span.set_status(StatusCode.ERROR, outcome)
+            span.end()
 
     async def _backoff(self, retry: int, error: GatewayError, run: _Run) -> bool:
         """Wait before trying a deployment again; False when the wait is not allowed or would pass the deadline."""

@@ -10,6 +10,7 @@ from typing import Literal
 from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore, SessionStore
 from opentoken.stores.catalog import CatalogStore
 from opentoken.stores.counters import Cooldowns, CounterStore
+from opentoken.stores.health import Probe, sql_probes
 from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore, MemorySessionStore
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.catalog import MemoryCatalogStore
@@ -46,6 +47,7 @@ class Stores:
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     backend: Backend = "memory"
     _close: Callable[[], Awaitable[None]] = field(default=_nothing, repr=False)
+    probes: tuple[tuple[str, Probe], ...] = ()  # readiness checks (``GET /readyz``), by name
 
     async def close(self) -> None:
         await self._close()
@@ -91,6 +93,7 @@ async def open_stores(database_url: str, migrate: bool) -> Stores:
         sessions=SqlSessionStore(engine),
         backend=backend,
         _close=close,
+        probes=sql_probes(engine),
     )
 
 

@@ -9,6 +9,9 @@ read is bounded by the request's ``deadline`` (a ``time.monotonic()`` instant: t
 two reads of a stream at most ``UpstreamCall.idle`` may pass (``Timeouts.idle``). The wait for the first
 token of a stream is the router's to bound (``opentoken.routing.calls``), as only it knows what counts as
 content; it lifts the idle limit until then.
+
+With tracing on (``propagate_trace``), every request carries the W3C ``traceparent`` of the current span
+(the router's span for the attempt), so a provider that traces joins the client's trace.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import aiohttp
 from opentoken.catalog.model import Timeouts
 from opentoken.core.errors import UpstreamConnectionError, UpstreamProtocolError, UpstreamTimeout
 from opentoken.providers.base import Provider, SSEEvent, UpstreamRequest
+from opentoken.telemetry.tracing import inject
 from opentoken.upstream.sse import SSEParser
 
 
@@ -102,9 +106,10 @@ class UpstreamCall:
 
 
 class UpstreamClient:
-    def __init__(self, *, limit_per_host: int = 0) -> None:
+    def __init__(self, *, limit_per_host: int = 0, propagate_trace: bool = False) -> None:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._limit_per_host = limit_per_host
+        self._propagate_trace = propagate_trace
 
     def _session(self, base_url: str) -> aiohttp.ClientSession:
         session = self._sessions.get(base_url)
@@ -133,6 +138,8 @@ class UpstreamClient:
             deadline = time.monotonic() + timeouts.total
         url = deployment.base_url.rstrip("/") + request.path
         headers = {**request.headers, **deployment.provider.auth_headers(deployment.api_key)}
+        if self._propagate_trace:
+            inject(headers)
         session = self._session(deployment.base_url)
         client_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
         try:

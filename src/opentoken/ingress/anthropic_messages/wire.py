@@ -176,7 +176,9 @@ request_decoder = msgspec.json.Decoder(MessagesRequest)
 def block(raw: JSONObject) -> Block:
     """One content block; raises ``msgspec.ValidationError`` for a known type that is malformed."""
     kind = raw.get("type")
+    if not isinstance(kind, str):
+        raise msgspec.ValidationError("Expected `str` - at `$.type`")
     if kind not in KNOWN_BLOCKS:
-        return OtherBlock(type=str(kind))
+        return OtherBlock(type=kind)
     known: KnownBlock = msgspec.convert(raw, type=KnownBlock)
     return known

@@ -316,7 +316,7 @@ def response_out(
         temperature=req.temperature,
         text={"format": _format_echo(fmt)},
         tool_choice=req.tool_choice if req.tool_choice is not None else "auto",
-        tools=list(req.tools or []),
+        tools=[_tool_echo(tool) for tool in req.tools or []],
         top_p=req.top_p,
         truncation=req.truncation or "disabled",
         usage=usage if usage is not None else UNSET,
@@ -335,3 +335,12 @@ def _format_echo(fmt: Any) -> dict[str, Any]:
 def item_dicts(items: list[Item]) -> list[dict[str, Any]]:
     """Output items as plain JSON objects (what the response store keeps)."""
     return [msgspec.to_builtins(item) for item in items]
+
+
+def _tool_echo(tool: Any) -> Any:
+    """A request tool as the Response object echoes it: a function tool always carries ``strict`` and
+    ``parameters``, as the published schema requires (null when the client gave none: the providers enforce
+    no strictness the client did not ask for)."""
+    if isinstance(tool, dict) and tool.get("type") == "function":
+        return {"strict": None, "parameters": None, **tool}
+    return tool

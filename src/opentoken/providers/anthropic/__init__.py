@@ -26,6 +26,7 @@ class AnthropicProvider:
     """Implements ``opentoken.providers.base.Provider`` for Anthropic (no state, no I/O)."""
 
     name = "anthropic"
+    semconv_name = "anthropic"  # gen_ai.provider.name in OpenTelemetry
     default_base_url = "https://api.anthropic.com"
     key_env_vars: tuple[str, ...] = ("ANTHROPIC_API_KEY",)
     # not ANTHROPIC_BASE_URL: Anthropic clients (Claude Code) set it to point at this gateway, which would then

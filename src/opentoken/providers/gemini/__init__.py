@@ -26,6 +26,7 @@ class GeminiProvider:
     """The ``opentoken.providers.base.Provider`` for Google Gemini (model ids ``google/...``)."""
 
     name = "google"
+    semconv_name = "gcp.gemini"  # gen_ai.provider.name in OpenTelemetry
     default_base_url = "https://generativelanguage.googleapis.com"
     key_env_vars: tuple[str, ...] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env_vars: tuple[str, ...] = ("OPENTOKEN_GEMINI_BASE_URL",)
