@@ -34,10 +34,10 @@ import orjson
 from opentoken.core import chat as c
 from opentoken.core.errors import InvalidRequest
 from opentoken.ingress.anthropic_messages import wire as w
+from opentoken.ingress.body import json_object, validation_error
 
 NAME = "anthropic_messages"
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
-_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
@@ -68,20 +68,14 @@ def _param(path: str | None) -> str | None:
 
 
 def _invalid(e: msgspec.ValidationError, prefix: str = "") -> InvalidRequest:
-    m = _PATH.match(str(e))
-    msg, path = (m.group("msg"), m.group("path")) if m else (str(e), None)
+    msg, path = validation_error(e)
     param = _param(path)
     param = f"{prefix}.{param}" if prefix and param else (prefix or param)
     return InvalidRequest(f"{param}: {msg}" if param else msg, param=param)
 
 
 def parse_body(body: bytes, headers: Mapping[str, str], *, counting: bool = False) -> ParsedMessages:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRequest(f"The request body is not valid JSON: {e}", code="invalid_json") from e
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+    data = json_object(body)
     try:
         req = msgspec.convert(data, type=w.MessagesRequest)
     except msgspec.ValidationError as e:

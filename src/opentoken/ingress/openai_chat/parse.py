@@ -9,34 +9,23 @@ canonical part ``j`` of a message is not always content ``[j]``), for naming fie
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import orjson
 
 from opentoken.core import chat as c
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
+from opentoken.ingress.body import (
+    check_base64,
+    guess_mime,
+    json_object,
+    split_data_url,
+    tool_arguments,
+    validation_error,
+)
 from opentoken.ingress.openai_chat import wire as w
-
-_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),(?P<data>.*)$", re.S)
-
-
-def _param_of(err: msgspec.ValidationError) -> tuple[str, str | None]:
-    text = str(err)
-    m = _PATH.match(text)
-    msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
-    param = path.lstrip(".") if path else None
-    missing = _MISSING.match(msg)
-    if missing:
-        field = missing.group("field")
-        param = f"{param}.{field}" if param else field
-    return msg, param or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +39,11 @@ class ParsedChat:
 
 def parse_body(body: bytes) -> ParsedChat:
     """Parse and validate the raw body."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRequest(f"The request body is not valid JSON: {e}", code="invalid_json") from e
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+    data = json_object(body)
     try:
         req = w.decode_request(data)
     except msgspec.ValidationError as e:
-        msg, param = _param_of(e)
+        msg, param = validation_error(e)
         raise InvalidRequest(f"Invalid request: {msg}" + (f" (at {param})" if param else ""), param=param) from e
     unknown = sorted(k for k in data if k not in w.KNOWN_FIELDS)
     ignored = [k for k in w.IGNORED_FIELDS if data.get(k) is not None]
@@ -234,25 +218,16 @@ def _assistant(m: w.AssistantMessage, where: str) -> tuple[c.Message, Origins]:
         seen.add(tc.id)
         if not tc.function.name:
             raise InvalidRequest("A tool call needs a function name.", param=f"{p}.function.name")
-        calls.append(c.ToolCall(id=tc.id, name=tc.function.name, arguments=_arguments(tc.function.arguments, p)))
+        calls.append(
+            c.ToolCall(
+                id=tc.id,
+                name=tc.function.name,
+                arguments=tool_arguments(tc.function.arguments, f"{p}.function.arguments"),
+            )
+        )
     if not parts and not calls and m.content is None and m.refusal is None:
         raise InvalidRequest("An assistant message needs 'content' or 'tool_calls'.", param=f"{where}.content")
     return c.Message(role="assistant", parts=parts, tool_calls=tuple(calls), name=m.name), origins
-
-
-def _arguments(arguments: str, where: str) -> str:
-    if not arguments.strip():
-        return "{}"
-    try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRequest(
-            "Tool call arguments must be a JSON object encoded as a string.",
-            param=f"{where}.function.arguments",
-        ) from e
-    if not isinstance(value, dict):
-        raise InvalidRequest("Tool call arguments must be a JSON object.", param=f"{where}.function.arguments")
-    return arguments
 
 
 def _user_part(p: w.UserPart, where: str) -> c.Part:
@@ -262,34 +237,16 @@ def _user_part(p: w.UserPart, where: str) -> c.Part:
         case w.ImagePart():
             return _image(p.image_url, f"{where}.image_url")
         case w.AudioPart():
-            _b64(p.input_audio.data, f"{where}.input_audio.data")
+            check_base64(p.input_audio.data, f"{where}.input_audio.data")
             return c.AudioPart(data=p.input_audio.data, format=p.input_audio.format)
         case w.FilePart():
             return _file(p.file, f"{where}.file")
 
 
-def _b64(data: str, where: str) -> None:
-    if not data.strip():
-        raise InvalidRequest("The base64 data is empty.", param=where)
-    try:
-        base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidRequest("The data is not valid base64.", param=where) from e
-
-
-def _split_data_url(url: str, where: str) -> tuple[str, str]:
-    m = _DATA_URL.match(url)
-    if m is None or ";base64" not in (m.group("params") or "") or not m.group("mime"):
-        raise InvalidRequest("Expected a data URL of the form data:<mime>;base64,<data>.", param=where)
-    data = m.group("data")
-    _b64(data, where)
-    return m.group("mime").lower(), data
-
-
 def _image(img: w.ImageURL, where: str) -> c.ImagePart:
     url = img.url.strip()
     if url.startswith("data:"):
-        mime, data = _split_data_url(url, f"{where}.url")
+        mime, data = split_data_url(url, f"{where}.url")
         if not mime.startswith("image/"):
             raise InvalidRequest(f"Unsupported image type '{mime}'.", param=f"{where}.url")
         return c.ImagePart(data=data, media_type=mime, detail=img.detail)
@@ -304,16 +261,8 @@ def _file(f: w.FileObject, where: str) -> c.FilePart:
     if not f.file_data:
         raise InvalidRequest("A file part needs 'file_data'.", param=f"{where}.file_data")
     if f.file_data.startswith("data:"):
-        mime, data = _split_data_url(f.file_data, f"{where}.file_data")
+        mime, data = split_data_url(f.file_data, f"{where}.file_data")
     else:
-        _b64(f.file_data, f"{where}.file_data")
-        mime, data = _guess_mime(f.filename), f.file_data
+        check_base64(f.file_data, f"{where}.file_data")
+        mime, data = guess_mime(f.filename), f.file_data
     return c.FilePart(data=data, media_type=mime, filename=f.filename)
-
-
-def _guess_mime(filename: str | None) -> str:
-    name = (filename or "").lower()
-    for ext, mime in ((".pdf", "application/pdf"), (".txt", "text/plain"), (".md", "text/plain")):
-        if name.endswith(ext):
-            return mime
-    return "application/pdf"

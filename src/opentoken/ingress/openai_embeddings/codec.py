@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
-import orjson
 from msgspec import Meta, Struct
 
 from opentoken.core.embed import EmbedRequest, EmbedResult
 from opentoken.core.errors import GatewayError, InvalidRequest, UnsupportedParameter
 from opentoken.core.money import Cost
 from opentoken.ingress.base import Rendered, name_list, served_headers
+from opentoken.ingress.body import json_object, validation_error
 from opentoken.ingress.openai.errors import ENCODER, error_headers, error_json
 from opentoken.pipeline import Served
 
@@ -50,20 +50,12 @@ class ParsedEmbedding:
 
 
 def parse_body(body: bytes) -> ParsedEmbedding:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRequest(f"The request body is not valid JSON: {e}", code="invalid_json") from e
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+    data = json_object(body)
     try:
         req = msgspec.convert(data, CreateEmbedding, strict=True)
     except msgspec.ValidationError as e:
-        text = str(e)
-        param = text.rsplit("`$.", 1)[1].rstrip("`") if "`$." in text else None
-        if param is None and "missing required field" in text:
-            param = text.rsplit("`", 2)[-2]
-        raise InvalidRequest(f"Invalid request: {text}", param=param) from e
+        msg, param = validation_error(e)
+        raise InvalidRequest(f"Invalid request: {msg}" + (f" (at {param})" if param else ""), param=param) from e
     inputs = [req.input] if isinstance(req.input, str) else req.input
     for i, item in enumerate(inputs):
         where = "input" if isinstance(req.input, str) else f"input[{i}]"

@@ -16,8 +16,6 @@ neutral error locations render as ``input[3].content[1]``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +24,9 @@ import orjson
 
 from opentoken.core import chat as c
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
+from opentoken.ingress.body import check_base64, guess_mime, split_data_url, tool_arguments
 from opentoken.ingress.openai_responses import wire as w
 from opentoken.ingress.openai_responses.tools import CUSTOM_ARGUMENT, flat_name
-
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),(?P<data>.*)$", re.S)
 
 # (where the item list came from: "input" or "previous_response_id", the item's index in it)
 Source = tuple[str, int]
@@ -107,7 +104,9 @@ def _add_assistant(turn: _Assistant, source: Source, item: w.InputItem, at: str,
                     turn.part_origins.append((source, j))
         case w.FunctionCallItem():
             name = flat_name(item.namespace, item.name)
-            turn.calls.append(c.ToolCall(id=item.call_id, name=name, arguments=_arguments(item.arguments, at)))
+            turn.calls.append(
+                c.ToolCall(id=item.call_id, name=name, arguments=tool_arguments(item.arguments, f"{at}.arguments"))
+            )
             turn.call_origins.append(source)
         case w.CustomToolCallItem():
             arguments = orjson.dumps({CUSTOM_ARGUMENT: item.input}).decode()
@@ -174,35 +173,6 @@ def _part(part: w.ContentPart, where: str, role: str) -> c.Part:
             raise InvalidRequest("System and developer messages may only contain text.", param=where)
 
 
-def _arguments(arguments: str, where: str) -> str:
-    if not arguments.strip():
-        return "{}"
-    try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRequest(
-            "Function call arguments must be a JSON object encoded as a string.", param=f"{where}.arguments"
-        ) from e
-    if not isinstance(value, dict):
-        raise InvalidRequest("Function call arguments must be a JSON object.", param=f"{where}.arguments")
-    return arguments
-
-
-def _b64(data: str, where: str) -> None:
-    try:
-        base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidRequest("The data is not valid base64.", param=where) from e
-
-
-def _data_url(url: str, where: str) -> tuple[str, str]:
-    m = _DATA_URL.match(url)
-    if m is None or ";base64" not in (m.group("params") or "") or not m.group("mime"):
-        raise InvalidRequest("Expected a data URL of the form data:<mime>;base64,<data>.", param=where)
-    _b64(m.group("data"), where)
-    return m.group("mime").lower(), m.group("data")
-
-
 def _image(part: w.InputImage, where: str) -> c.ImagePart:
     detail = part.detail if part.detail in ("auto", "low", "high") else None
     if part.image_url is None:
@@ -211,7 +181,7 @@ def _image(part: w.InputImage, where: str) -> c.ImagePart:
         raise InvalidRequest("An input_image needs 'image_url'.", param=f"{where}.image_url")
     url = part.image_url.strip()
     if url.startswith("data:"):
-        mime, data = _data_url(url, f"{where}.image_url")
+        mime, data = split_data_url(url, f"{where}.image_url")
         if not mime.startswith("image/"):
             raise InvalidRequest(f"Unsupported image type '{mime}'.", param=f"{where}.image_url")
         return c.ImagePart(data=data, media_type=mime, detail=detail)
@@ -229,16 +199,8 @@ def _file(part: w.InputFile, where: str) -> c.FilePart:
             )
         raise InvalidRequest("An input_file needs 'file_data'.", param=f"{where}.file_data")
     if part.file_data.startswith("data:"):
-        mime, data = _data_url(part.file_data, f"{where}.file_data")
+        mime, data = split_data_url(part.file_data, f"{where}.file_data")
     else:
-        _b64(part.file_data, f"{where}.file_data")
-        mime, data = _guess_mime(part.filename), part.file_data
+        check_base64(part.file_data, f"{where}.file_data")
+        mime, data = guess_mime(part.filename), part.file_data
     return c.FilePart(data=data, media_type=mime, filename=part.filename)
-
-
-def _guess_mime(filename: str | None) -> str:
-    name = (filename or "").lower()
-    for ext, mime in ((".txt", "text/plain"), (".md", "text/plain")):
-        if name.endswith(ext):
-            return mime
-    return "application/pdf"

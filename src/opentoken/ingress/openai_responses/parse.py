@@ -11,22 +11,19 @@ the tool map (namespaces, custom tools), the client's items (with ids), the opti
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
-import orjson
 
 from opentoken.core import chat as c
 from opentoken.core.errors import InvalidRequest, UnsupportedParameter
+from opentoken.ingress.body import json_object, validation_error
 from opentoken.ingress.openai_responses import wire as w
 from opentoken.ingress.openai_responses.items import Origin, Source, StateOpener, to_messages
 from opentoken.ingress.openai_responses.tools import ToolSet, parse_tool_choice, parse_tools
 
-_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
 INCLUDE_STATE = "reasoning.encrypted_content"
 _ITEM_PREFIX = {
     "message": "msg",
@@ -41,14 +38,8 @@ _ITEM_PREFIX = {
 
 def invalid(err: msgspec.ValidationError, prefix: str = "") -> InvalidRequest:
     """A msgspec validation error as an InvalidRequest naming the field (``prefix`` + msgspec's path)."""
-    text = str(err)
-    m = _PATH.match(text)
-    msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
-    param = prefix + (path or "") if prefix else (path or "").lstrip(".")
-    missing = _MISSING.match(msg)
-    if missing:
-        param = f"{param}.{missing.group('field')}" if param else missing.group("field")
-    param = param.lstrip(".") or None
+    msg, path = validation_error(err)
+    param = prefix + ("" if path is None else path if path.startswith("[") else "." + path) if prefix else path
     return InvalidRequest(f"Invalid request: {msg}" + (f" (at {param})" if param else ""), param=param)
 
 
@@ -90,12 +81,7 @@ class ParsedResponse:
 
 
 def parse_body(body: bytes) -> ParsedResponse:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRequest(f"The request body is not valid JSON: {e}", code="invalid_json") from e
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object.", code="invalid_json")
+    data = json_object(body)
     try:
         req = w.decode_request(data)
     except msgspec.ValidationError as e:
