@@ -10,7 +10,8 @@ from starlette.types import Receive, Scope, Send
 from opentoken.core.errors import GatewayError
 from opentoken.http.endpoint import read_body, send_rendered
 from opentoken.ingress.openai_embeddings.codec import ParsedEmbedding, parse_body, render, render_error
-from opentoken.pipeline import Call, Pipeline
+from opentoken.outcome import Call
+from opentoken.pipeline import Pipeline
 
 log = logging.getLogger("opentoken.http")
 INGRESS = "openai_embeddings"

@@ -23,7 +23,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError, RequestTooLarge
 from opentoken.ingress.base import Codec, Rendered
-from opentoken.pipeline import Call, Completed, Pipeline
+from opentoken.outcome import Call, Completed
+from opentoken.pipeline import Pipeline
 from opentoken.stores.base import ApiKey
 
 log = logging.getLogger("opentoken.http")

@@ -21,7 +21,8 @@ from opentoken.http.endpoint import IngressEndpoint
 from opentoken.ingress.base import Rendered
 from opentoken.ingress.openai_responses.codec import OpenAIResponsesCodec
 from opentoken.ingress.openai_responses.parse import ParsedResponse
-from opentoken.pipeline import Completed, Pipeline
+from opentoken.outcome import Completed
+from opentoken.pipeline import Pipeline
 from opentoken.stores.base import ApiKey
 from opentoken.stores.responses import StoredResponse
 

@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 
 from opentoken.core.chat import ChatRequest
 from opentoken.core.errors import GatewayError
-from opentoken.pipeline import Completed, MeteredStream, Served
+from opentoken.outcome import Completed, MeteredStream, Served
 
 P = TypeVar("P")
 

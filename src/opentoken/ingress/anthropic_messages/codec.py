@@ -19,7 +19,7 @@ from opentoken.ingress.anthropic_messages.parse import NAME, ParsedMessages, par
 from opentoken.ingress.anthropic_messages.render import message_id, message_json
 from opentoken.ingress.anthropic_messages.stream import EventWriter, error_frame, native_frame
 from opentoken.ingress.base import Rendered, name_list, served_headers
-from opentoken.pipeline import Completed, MeteredStream, Served, StreamEnd
+from opentoken.outcome import Completed, MeteredStream, Served, StreamEnd
 from opentoken.routing.counting import Counted
 
 

@@ -13,7 +13,7 @@ from opentoken.ingress.openai_chat.locs import field_name, render_loc
 from opentoken.ingress.openai_chat.parse import ParsedChat, parse_body
 from opentoken.ingress.openai_chat.render import completion_json, usage_out
 from opentoken.ingress.openai_chat.stream import DONE, ChunkWriter
-from opentoken.pipeline import Completed, MeteredStream, Served, StreamEnd
+from opentoken.outcome import Completed, MeteredStream, Served, StreamEnd
 
 
 def completion_id(request_id: str) -> str:

@@ -26,7 +26,7 @@ from opentoken.core.money import Cost
 from opentoken.ingress.base import Rendered, name_list, served_headers
 from opentoken.ingress.body import json_object, validation_error
 from opentoken.ingress.openai.errors import ENCODER, error_headers, error_json
-from opentoken.pipeline import Served
+from opentoken.outcome import Served
 
 MAX_INPUTS = 2048
 

@@ -36,7 +36,7 @@ from opentoken.ingress.openai_responses.render import (
 )
 from opentoken.ingress.openai_responses.state import StateSeal
 from opentoken.ingress.openai_responses.stream import EventWriter
-from opentoken.pipeline import Completed, MeteredStream, Served, StreamEnd
+from opentoken.outcome import Completed, MeteredStream, Served, StreamEnd
 from opentoken.stores.responses import ResponseStore, StoredResponse
 
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
