@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 from pydantic import AnyUrl, BaseModel, Field
 
-from opentoken.providers.gemini.schema import ALLOWED_KEYWORDS, JSON_TYPES, STRING_FORMATS, compile_schema
+from opentoken.providers.gemini.schema import ALLOWED_KEYWORDS, compile_schema
+from opentoken.providers.gemini.schema_rules import JSON_TYPES, STRING_FORMATS
 
 REJECTED = {
     "$schema",

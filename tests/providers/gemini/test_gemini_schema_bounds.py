@@ -12,7 +12,8 @@ from opentoken.catalog.model import ModelInfo
 from opentoken.core.chat import ChatRequest, Message, ResponseFormat, TextPart, Tool
 from opentoken.core.errors import InvalidRequest
 from opentoken.providers.gemini.request import build_request
-from opentoken.providers.gemini.schema import MAX_REF_HOPS, SchemaBudget, compile_schema
+from opentoken.providers.gemini.schema import SchemaBudget, compile_schema
+from opentoken.providers.gemini.schema_rules import MAX_REF_HOPS
 
 GetModel = Callable[[str], ModelInfo]
 HI = (Message("user", (TextPart("hi"),)),)
