@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from opentoken.core.chat import ChatRequest
 from opentoken.core.errors import GatewayError
-from opentoken.http.endpoint import read_body, send_rendered
+from opentoken.http.endpoint import authenticated_body, request_headers, send_rendered
 from opentoken.ingress.base import Rendered
 from opentoken.pipeline import Pipeline
 from opentoken.routing.counting import Counted
@@ -36,12 +36,12 @@ class CountEndpoint(Generic[P]):
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = request_headers(scope)
         request_id: str = scope["state"]["request_id"]
         codec, parsed = self.codec, None
         try:
-            key = await self.pipeline.authenticator.authenticate(codec.credentials(headers))
-            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
+            credentials = codec.credentials(headers)
+            key, body = await authenticated_body(self.pipeline, credentials, headers, receive, self.max_body_bytes)
             parsed = codec.parse(body, headers)
             counted = await self.pipeline.count_tokens(key, codec.request(parsed))
         except GatewayError as e:

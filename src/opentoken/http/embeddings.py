@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError
-from opentoken.http.endpoint import read_body, send_rendered
+from opentoken.http.endpoint import authenticated_body, request_headers, send_rendered
 from opentoken.ingress.openai_embeddings.codec import ParsedEmbedding, parse_body, render, render_error
 from opentoken.outcome import Call
 from opentoken.pipeline import Pipeline
@@ -23,12 +23,12 @@ class EmbeddingsEndpoint:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = request_headers(scope)
         request_id: str = scope["state"]["request_id"]
         parsed: ParsedEmbedding | None = None
         try:
-            key = await self.pipeline.authenticator.authenticate(headers.get("authorization"))
-            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
+            credentials = headers.get("authorization")
+            key, body = await authenticated_body(self.pipeline, credentials, headers, receive, self.max_body_bytes)
             parsed = parse_body(body)
             call = Call(request_id, len(body), INGRESS, parsed.ignored)
             done = await self.pipeline.embed(key, parsed.request, call)

@@ -68,6 +68,18 @@ def encode_headers(headers: Mapping[str, str]) -> Headers:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
+def request_headers(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+async def authenticated_body(
+    pipeline: Pipeline, credentials: str | None, headers: Mapping[str, str], receive: Receive, limit: int
+) -> tuple[ApiKey, bytes]:
+    """The caller's key, checked before a byte of the body is read, then the body (at most ``limit`` bytes)."""
+    key = await pipeline.authenticator.authenticate(credentials)
+    return key, await read_body(receive, headers.get("content-length"), limit)
+
+
 class IngressEndpoint(Generic[P]):
     """The ASGI app behind one ingress route (``POST /v1/chat/completions``, ...)."""
 
@@ -77,11 +89,11 @@ class IngressEndpoint(Generic[P]):
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = request_headers(scope)
         request_id: str = scope["state"]["request_id"]
         try:
-            key = await self.pipeline.authenticator.authenticate(self.codec.credentials(headers))
-            body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
+            credentials = self.codec.credentials(headers)
+            key, body = await authenticated_body(self.pipeline, credentials, headers, receive, self.max_body_bytes)
         except GatewayError as e:
             await send_rendered(send, self.codec.error(e, None, request_id))
             return
