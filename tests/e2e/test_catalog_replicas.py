@@ -6,7 +6,6 @@ disabled through the admin API or the CLI. Each test uses models of its own (cre
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import subprocess
 import sys
@@ -21,27 +20,16 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from support.servers import Gateway, free_port, gateway_env, gateway_process, run_cli
+from support.servers import REDIS, Gateway, postgres_replicas
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS = "redis://127.0.0.1:6379/0"
 MILLION = Decimal(1_000_000)
 
 
 @pytest.fixture(scope="module")
 def replicas(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, Gateway]]:
-    schema = "catalog_" + secrets.token_hex(4)
-    env = gateway_env(
-        Path(tmp_path_factory.mktemp("catalog-replicas")),
-        sandbox_url,
-        OPENTOKEN_DATABASE_URL=f"{PG}?options=-csearch_path%3D{schema}",
-        OPENTOKEN_REDIS_URL=REDIS,
-    )
-    run_cli("migrate", env=env)
-    with contextlib.ExitStack() as stack:
-        a = stack.enter_context(gateway_process(env, free_port()))
-        b = stack.enter_context(gateway_process(env, free_port()))
-        yield a, b
+    data_dir = Path(tmp_path_factory.mktemp("catalog-replicas"))
+    with postgres_replicas(data_dir, sandbox_url, "catalog_" + secrets.token_hex(4), OPENTOKEN_REDIS_URL=REDIS) as pair:
+        yield pair
 
 
 def admin(gw: Gateway, method: str, path: str, **kw: Any) -> Any:

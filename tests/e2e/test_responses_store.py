@@ -4,7 +4,6 @@ continuing each other's conversations with no lag (stored responses and the shar
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -15,10 +14,9 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from support.servers import Gateway, free_port, gateway_env, gateway_process, run_cli
+from support.servers import Gateway, postgres_replicas
 
 MODELS = ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]
-PG = "postgresql://postgres@127.0.0.1:5432/test"
 WEATHER = {
     "type": "function",
     "name": "get_weather",
@@ -178,17 +176,9 @@ def test_store_false_keeps_only_the_ledger_record(gateway: Gateway, client: open
 
 @pytest.fixture(scope="module")
 def replicas(sandbox_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, Gateway]]:
-    schema = "responses_" + secrets.token_hex(4)
-    env = gateway_env(
-        Path(tmp_path_factory.mktemp("responses_replicas")),
-        sandbox_url,
-        OPENTOKEN_DATABASE_URL=f"{PG}?options=-csearch_path%3D{schema}",
-    )
-    run_cli("migrate", env=env)
-    with contextlib.ExitStack() as stack:
-        a = stack.enter_context(gateway_process(env, free_port()))
-        b = stack.enter_context(gateway_process(env, free_port()))
-        yield a, b
+    data_dir = Path(tmp_path_factory.mktemp("responses_replicas"))
+    with postgres_replicas(data_dir, sandbox_url, "responses_" + secrets.token_hex(4)) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -32,10 +32,8 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from support.servers import free_port, gateway_env, opentoken, run_cli, sandbox_process, wait_http
+from support.servers import PG, REDIS, free_port, gateway_env, opentoken, run_cli, sandbox_process, wait_http
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS = "redis://127.0.0.1:6379/0"
 HAIKU = "anthropic/claude-haiku-4-5"
 FLASH = "google/gemini-3-flash"
 USER = [{"role": "user", "content": "Name three uses for a paperclip."}]

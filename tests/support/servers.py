@@ -127,3 +127,19 @@ def gateway_process(env: dict[str, str], port: int | None = None, log: Path | No
             proc.kill()
         if out is not None:
             out.close()
+
+
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@contextlib.contextmanager
+def postgres_replicas(data_dir: Path, sandbox_url: str, schema: str, **extra: str) -> Iterator[tuple[Gateway, Gateway]]:
+    """Two gateway processes on one PostgreSQL schema (``schema``, migrated first), as two replicas would run;
+    ``extra``: more variables (``OPENTOKEN_REDIS_URL=REDIS`` for the shared counters and bus)."""
+    env = gateway_env(data_dir, sandbox_url, OPENTOKEN_DATABASE_URL=f"{PG}?options=-csearch_path%3D{schema}", **extra)
+    run_cli("migrate", env=env)
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(gateway_process(env, free_port()))
+        b = stack.enter_context(gateway_process(env, free_port()))
+        yield a, b
