@@ -17,6 +17,7 @@ import openai
 import pytest
 
 from support.recording import Recorder
+from support.responses_api import REASONING, create, error_body, raw_create
 from support.responses_schema import EventGrammar, sse_events
 
 MODELS = ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]
@@ -40,23 +41,7 @@ TIME = {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     "strict": True,
 }
-REASONING = {"effort": "high", "summary": "auto"}  # adaptive thinking (Claude 4.6) may skip a low-effort turn
 STATE = ["reasoning.encrypted_content"]
-
-
-def create(client: openai.OpenAI, **kw: Any) -> Any:
-    """``responses.create`` with loosely typed arguments (tests send shapes the SDK's TypedDicts do not name)."""
-    return client.responses.create(**kw)
-
-
-def error_body(err: openai.APIStatusError) -> dict[str, Any]:
-    body = err.body
-    assert isinstance(body, dict)
-    return body
-
-
-def raw_create(client: openai.OpenAI, **kw: Any) -> Any:
-    return client.responses.with_raw_response.create(**kw)
 
 
 def provider_of(model: str) -> str:

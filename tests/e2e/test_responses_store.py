@@ -14,6 +14,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
+from support.responses_api import REASONING, create, error_body, raw_create
 from support.servers import Gateway, postgres_replicas
 
 MODELS = ["anthropic/claude-sonnet-4-5", "google/gemini-3-flash"]
@@ -23,22 +24,6 @@ WEATHER = {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     "strict": False,
 }
-REASONING = {"effort": "high", "summary": "auto"}  # adaptive thinking (Claude 4.6) may skip a low-effort turn
-
-
-def create(client: openai.OpenAI, **kw: Any) -> Any:
-    """``responses.create`` with loosely typed arguments (tests send shapes the SDK's TypedDicts do not name)."""
-    return client.responses.create(**kw)
-
-
-def error_body(err: openai.APIStatusError) -> dict[str, Any]:
-    body = err.body
-    assert isinstance(body, dict)
-    return body
-
-
-def raw_create(client: openai.OpenAI, **kw: Any) -> Any:
-    return client.responses.with_raw_response.create(**kw)
 
 
 def admin(gw: Gateway, method: str, path: str, **kw: Any) -> httpx.Response:
