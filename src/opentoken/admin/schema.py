@@ -269,17 +269,7 @@ def usage_row_out(row: UsageRow) -> UsageRowOut:
 
 
 def usage_out(rows: list[UsageRow], group_by: tuple[str, ...]) -> UsageOut:
-    total = UsageRow(
-        group={},
-        requests=sum(r.requests for r in rows),
-        input_tokens=sum(r.input_tokens for r in rows),
-        cache_read_tokens=sum(r.cache_read_tokens for r in rows),
-        cache_write_tokens=sum(r.cache_write_tokens for r in rows),
-        output_tokens=sum(r.output_tokens for r in rows),
-        reasoning_tokens=sum(r.reasoning_tokens for r in rows),
-        cost=sum((r.cost for r in rows), Decimal(0)),
-        errors=sum(r.errors for r in rows),
-    )
+    total = UsageRow.total(rows)
     return UsageOut(data=[usage_row_out(r) for r in rows], total=usage_row_out(total), group_by=list(group_by))
 
 

@@ -182,6 +182,21 @@ class UsageRow:
     cost: Decimal
     errors: int
 
+    @staticmethod
+    def total(rows: Sequence[UsageRow]) -> UsageRow:
+        """The sum of ``rows``, with no group."""
+        return UsageRow(
+            group={},
+            requests=sum(r.requests for r in rows),
+            input_tokens=sum(r.input_tokens for r in rows),
+            cache_read_tokens=sum(r.cache_read_tokens for r in rows),
+            cache_write_tokens=sum(r.cache_write_tokens for r in rows),
+            output_tokens=sum(r.output_tokens for r in rows),
+            reasoning_tokens=sum(r.reasoning_tokens for r in rows),
+            cost=sum((r.cost for r in rows), Decimal(0)),
+            errors=sum(r.errors for r in rows),
+        )
+
 
 RollupGroup = Literal["key", "model", "provider", "day"]
 

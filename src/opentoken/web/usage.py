@@ -46,7 +46,7 @@ async def summary(ledger: Ledger, since: date, until: date, key_id: str | None =
         ledger.rollup(_with(base, ("model",))),
         ledger.rollup(_with(base, ("provider",))),
     )
-    total = _sum(per_day)
+    total = UsageRow.total(per_day)
     return Summary(
         since,
         until,
@@ -61,20 +61,6 @@ async def summary(ledger: Ledger, since: date, until: date, key_id: str | None =
 
 def _with(query: RollupQuery, group_by: tuple[RollupGroup, ...]) -> RollupQuery:
     return RollupQuery(query.key_id, query.model, query.provider, query.since, query.until, group_by)
-
-
-def _sum(rows: list[UsageRow]) -> UsageRow:
-    return UsageRow(
-        group={},
-        requests=sum(r.requests for r in rows),
-        input_tokens=sum(r.input_tokens for r in rows),
-        cache_read_tokens=sum(r.cache_read_tokens for r in rows),
-        cache_write_tokens=sum(r.cache_write_tokens for r in rows),
-        output_tokens=sum(r.output_tokens for r in rows),
-        reasoning_tokens=sum(r.reasoning_tokens for r in rows),
-        cost=sum((r.cost for r in rows), Decimal(0)),
-        errors=sum(r.errors for r in rows),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +110,7 @@ async def holder_overview(console: Console, request: Request, viewer: Viewer) ->
 def _today(usage: Summary) -> UsageRow:
     """Today's totals: the last day of the chart's window (read with it)."""
     day = today().isoformat()
-    return _sum([r for r in usage.per_day if r.group.get("day") == day])
+    return UsageRow.total([r for r in usage.per_day if r.group.get("day") == day])
 
 
 async def top_keys(console: Console, month: str) -> list[tuple[UsageRow, ApiKey | None]]:
