@@ -160,6 +160,7 @@ def opentoken_argv(*args: str) -> list[str]:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     prefixes = ("OPENTOKEN_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "LITELLM_", "OTEL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["OPENTOKEN_WORKERS"] = "1"  # one gateway process unless a section asks for more (bench/workers.py)
     env.update(extra or {})
     return env
 
