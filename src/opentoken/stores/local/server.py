@@ -53,6 +53,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
+        if self._server.closed:  # accepted just before the server closed
+            self.transport.close()
+            return
         self._server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -79,6 +82,7 @@ class CounterServer:
         self.connections: set[_Connection] = set()
         self._server: asyncio.AbstractServer | None = None
         self._path: str | None = None
+        self.closed = False
 
     async def start(self, path: str) -> None:
         loop = asyncio.get_running_loop()
@@ -110,6 +114,7 @@ class CounterServer:
                 connection.transport.write(data)
 
     async def close(self) -> None:
+        self.closed = True
         if self._server is not None:
             self._server.close()
             for connection in list(self.connections):
