@@ -172,3 +172,12 @@ def running(servers: list[Server]) -> Iterator[list[Server]]:
     finally:
         for s in reversed(servers):
             s.stop()
+
+
+def wait_path(path: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Until ``path`` exists (a Unix socket the process binds); fails if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{path} did not appear (process status {proc.poll()})")
+        time.sleep(0.02)
