@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         None,
         ge=1,
         description="processes `serve` answers from on its one port; default: one per core this process may run "
-        "on (1 with `memory://`); limits, budgets and the ledger stay exact across them (docs/deployment.md)",
+        "on (1 with `memory://`); limits, budgets and the ledger stay exact across them (docs/deploy.md)",
     )
     data_dir: Path = Field(Path("data"), description="folder of the default SQLite database")
     database_url: str = Field(

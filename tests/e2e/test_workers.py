@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import collections
 import signal
+import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -206,3 +208,21 @@ def test_sigterm_drains_every_worker_and_exits_0_with_the_ledger_exact(cluster: 
         ids = collections.Counter(r for (r,) in db.execute("SELECT request_id FROM usage_ledger"))
     assert rows == cluster.served  # one ledger row per request served, across both workers
     assert max(ids.values()) == 1
+
+
+def test_a_port_in_use_stops_the_supervisor_before_any_worker_starts(tmp_path: Path) -> None:
+    env = base_env()
+    env.update(OPENTOKEN_DATABASE_URL=f"sqlite:///{tmp_path / 'gw.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "opentoken", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 3
+    assert "could not listen" in done.stderr and "worker 1 started" not in done.stderr

@@ -187,7 +187,11 @@ def supervise(settings: Settings, count: int, host: str | None, port: int | None
     """Run ``count`` workers on ``settings.host``/``settings.port``; returns the exit status."""
     import uvloop
 
-    sock = listen(settings.host, settings.port)
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as e:
+        log.error("could not listen on %s:%d: %s", settings.host, settings.port, e)
+        return STARTUP_FAILED
     try:
         return uvloop.run(Supervisor(settings, count, host, port).run(sock))
     finally:
