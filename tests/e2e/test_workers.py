@@ -179,6 +179,45 @@ def test_revocation_from_the_cli_reaches_every_worker_within_a_second(cluster: C
     both_refuse(cluster, key_id, secret, within=1.0)
 
 
+def test_a_catalog_change_reaches_every_worker_within_a_second(cluster: Cluster) -> None:
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    model = "anthropic/workers-e2e"
+    body = {
+        "id": model,
+        "upstream_model": "claude-haiku-4-5",
+        "context_window": 200000,
+        "max_output_tokens": 8192,
+        "prices": {"input": "1", "output": "5"},
+    }
+    assert httpx.post(cluster.url + "/admin/v1/models", headers=admin, json=body).status_code < 300
+    key_id, secret = cluster.new_key()
+    time.sleep(1.0)  # every worker has the new model by now (relay, or the 0.5 s reload at the latest)
+
+    def statuses() -> list[tuple[int, str]]:
+        request = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+        with ThreadPoolExecutor(8) as pool:
+            replies = pool.map(
+                lambda _: httpx.post(
+                    cluster.url + "/v1/chat/completions", json=request, headers={"authorization": f"Bearer {secret}"}
+                ),
+                range(16),
+            )
+            out = [(r.status_code, r.headers["x-opentoken-worker"]) for r in replies]
+        cluster.served[key_id] += sum(status == 200 for status, _ in out)
+        return out
+
+    assert {worker for status, worker in statuses() if status == 200} == {"1", "2"}
+    assert httpx.post(cluster.url + f"/admin/v1/models/{model}/disable", headers=admin).status_code < 300
+    refused_by: set[str] = set()
+    deadline = time.monotonic() + 1.0
+    while refused_by != {"1", "2"}:
+        assert time.monotonic() < deadline, f"only workers {refused_by} refused the disabled model within 1 s"
+        for status, worker in statuses():  # relayed at once; each worker then reloads from the database
+            if status != 200:
+                assert status in (400, 404)
+                refused_by.add(worker)
+
+
 def test_a_killed_worker_is_replaced(cluster: Cluster) -> None:
     key_id, secret = cluster.new_key()
     victim = cluster.workers()[0]
