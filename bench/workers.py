@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -61,12 +63,35 @@ def _wait_for_workers(url: str, workers: int, timeout: float = 90.0) -> None:
         time.sleep(0.05)
 
 
-def _saturate(ctx: Context, server: Server, target: Target, stream: bool) -> Result:
-    """measure.saturation, with the CPU time of each process of the tree (supervisor, workers) apart."""
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every process, every core) since boot."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK  # all but idle and iowait
+
+
+def _wait_for_quiet(most: float = 0.15, timeout: float = 180.0) -> float:
+    """Wait until the machine is idle (under ``most`` cores busy over a second): other work on the machine
+    (another benchmark, a profiler) would take the cores measured here. Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        busy = _machine_busy()
+        time.sleep(1.0)
+        if _machine_busy() - busy < most:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+def _saturate(ctx: Context, server: Server, upstream: Server, target: Target, stream: bool) -> Result:
+    """measure.saturation, with the CPU time of each process of the tree (supervisor, workers) apart, and
+    the CPU time of everything else on the machine (wrk and any other work) during the measurement."""
     cfg = ctx.cfg
+    waited = _wait_for_quiet()
     measure._saturate(target, cfg, ctx.wrk, stream=stream, seconds=min(2.0, cfg.seconds / 2))  # warm
     before = _cpu_by_process(server)
+    busy0, upstream0 = _machine_busy(), upstream.cpu()
     sat = measure._saturate(target, cfg, ctx.wrk, stream=stream, seconds=cfg.seconds)
+    busy, upstream_cpu = _machine_busy() - busy0, upstream.cpu() - upstream0
     after = _cpu_by_process(server)
     per_process = sorted(round(after[p] - before.get(p, 0.0), 2) for p in after if p != server.pid)
     cpu = sum(after.values()) - sum(before.get(p, 0.0) for p in after)
@@ -78,6 +103,9 @@ def _saturate(ctx: Context, server: Server, target: Target, stream: bool) -> Res
         "cpu_share": round(cpu / sat.seconds, 3) if sat.seconds else None,
         "supervisor_cpu_s": round(after.get(server.pid, 0.0) - before.get(server.pid, 0.0), 2),
         "worker_cpu_s": per_process,
+        "upstream_cpu_s": round(upstream_cpu, 2),
+        "other_cpu_s": round(busy - cpu - upstream_cpu, 2),  # wrk, and anything else running
+        "waited_for_quiet_s": waited,
         "p50_ms": sat.p50_ms,
         "p99_ms": sat.p99_ms,
         "tool": sat.tool,
@@ -99,8 +127,26 @@ def _layout(ctx: Context, name: str) -> Iterator[tuple[Server, int | None]]:
         pin([ctx.load_core] if ctx.load_core is not None else everything)
 
 
+_SPIN = "import time; t = time.process_time(); sum(i * i for i in range(6_000_000)); print(time.process_time() - t)"
+
+
+def parallelism() -> Result:
+    """CPU seconds of one fixed piece of Python work run alone, and in two processes at once (one per core):
+    how much a second busy core slows the first on this machine (shared caches, memory bandwidth, or two
+    virtual CPUs on one physical core), whatever the gateway does."""
+
+    def run(n: int) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    alone = min(run(1)[0] for _ in range(2))
+    together = min(max(run(2)) for _ in range(2))
+    return {"alone_s": round(alone, 3), "two_at_once_s": round(together, 3), "slowdown": round(together / alone, 3)}
+
+
 def workers(ctx: Context) -> Result:
-    results: Result = {"cores": os.cpu_count(), "admission": admission.measure()}
+    _wait_for_quiet()
+    results: Result = {"cores": os.cpu_count(), "parallelism": parallelism(), "admission": admission.measure()}
     for layout in LAYOUTS:
         with _layout(ctx, layout) as (upstream, one_core):
             key = fresh_key(ctx, f"workers-{layout}")
@@ -112,9 +158,9 @@ def workers(ctx: Context) -> Result:
                 with running([start_gateway(name, core, ctx.log_dir, db, upstream.url, key, extra_env=env)]) as (gw,):
                     _wait_for_workers(gw.url, count)
                     target = openai_target("gateway", gw.url, key)
-                    row: Result = {"saturation": _saturate(ctx, gw, target, stream=False)}
+                    row: Result = {"saturation": _saturate(ctx, gw, upstream, target, stream=False)}
                     measure.settle()
-                    row["stream_saturation"] = _saturate(ctx, gw, target, stream=True)
+                    row["stream_saturation"] = _saturate(ctx, gw, upstream, target, stream=True)
                     row["memory_loaded"] = measure.memory(gw)
                     results.setdefault(layout, {})[str(count)] = row
                 measure.settle()
@@ -136,8 +182,8 @@ def report(r: dict[str, Any]) -> str:
         return ""
     rows = [
         "| layout | workload | 1 worker req/s | 2 workers req/s | ratio (target >= 1.6x) | CPU µs/req 1 -> 2 "
-        "| change (target <= +10%) | CPU s by worker (2 workers) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| change (target <= +10%) | CPU s by worker (2 workers) | upstream / wrk + rest CPU s (1 -> 2) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for layout in LAYOUTS:
         for workload in ("saturation", "stream_saturation"):
@@ -148,8 +194,11 @@ def report(r: dict[str, Any]) -> str:
                 f"| {one.get('rps')} | {two.get('rps')} | {_ratio(two.get('rps'), one.get('rps'))} "
                 f"| {one.get('cpu_us_per_request')} -> {two.get('cpu_us_per_request')} "
                 f"| {_change(two.get('cpu_us_per_request'), one.get('cpu_us_per_request'))} "
-                f"| {two.get('worker_cpu_s')} (supervisor {two.get('supervisor_cpu_s')}) |"
+                f"| {two.get('worker_cpu_s')} (supervisor {two.get('supervisor_cpu_s')}) "
+                f"| {one.get('upstream_cpu_s')} / {one.get('other_cpu_s')} -> "
+                f"{two.get('upstream_cpu_s')} / {two.get('other_cpu_s')} |"
             )
+    par = w.get("parallelism") or {}
     a = w.get("admission") or {}
     sup = a.get("supervisor") or {}
     lines = [
@@ -157,6 +206,10 @@ def report(r: dict[str, Any]) -> str:
         f"`shared`: nothing pinned ({w.get('cores')} cores). CPU: the whole `serve` process tree per request.",
         "",
         *rows,
+        "",
+        f"The same Python work costs {par.get('alone_s')} s of CPU alone and {par.get('two_at_once_s')} s in each "
+        f"of two processes at once ({_change(par.get('two_at_once_s'), par.get('alone_s'))}): the floor of the "
+        "CPU-per-request growth on this machine.",
         "",
         f"Admission cost (acquire + settle, rpm + tpm + budget; {a.get('admissions')} admissions; "
         "`python -m bench.admission`):",
