@@ -10,11 +10,14 @@ import pytest
 
 from opentoken.core.errors import Overloaded
 from opentoken.stores.counters import Ask
+from opentoken.stores.factory import open_counters
 from opentoken.stores.local.bus import LocalBus
 from opentoken.stores.local.counters import LocalCounters
 from opentoken.stores.local.link import SupervisorLink
 from opentoken.stores.local.server import CounterServer
 from opentoken.stores.local.wire import Acquire, FrameError, Frames, Publish, Request, frame
+from opentoken.stores.redis.bus import RedisBus
+from opentoken.stores.redis.counters import RedisCounters
 
 
 def ask(n: int, rpm: int = 2) -> Ask:
@@ -74,3 +77,12 @@ async def test_without_the_supervisor_counters_fail_closed_and_publish_only_logs
     with pytest.raises(Overloaded):
         await LocalCounters(link).acquire(ask(1))
     await LocalBus(link).publish("key_a")  # the key caches expire within a second anyway
+
+
+async def test_with_redis_the_workers_share_redis_not_the_supervisor(redis_url: str, tmp_path: Path) -> None:
+    counters, bus = await open_counters(redis_url, supervisor=str(tmp_path / "no-supervisor.sock"))
+    try:
+        assert isinstance(counters, RedisCounters) and isinstance(bus, RedisBus)
+    finally:
+        await bus.close()
+        await counters.close()
