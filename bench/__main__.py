@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import console, messages, phases, report, scaling, tracing
+from bench import console, messages, phases, report, scaling, tracing, workers
 from bench.config import Config
 from bench.peers import ensure_litellm, ensure_matplotlib, ensure_wrk
 from bench.procs import pin, raise_file_limit, running
@@ -40,6 +40,7 @@ SECTIONS = {
     "console": console.console,
     "messages": messages.section,
     "tracing": tracing.tracing,
+    "workers": workers.workers,
 }
 
 

@@ -38,7 +38,7 @@ class Config:
     litellm: bool = True
     proposals: bool = True  # also measure bench/proposals/patched_gateway.py
     install: bool = True
-    sections: tuple[str, ...] = ("compare", "slow", "prompt", "keys", "ledger", "console", "tracing")
+    sections: tuple[str, ...] = ("compare", "slow", "prompt", "keys", "ledger", "console", "tracing", "workers")
     work_dir: Path = field(default_factory=lambda: Path("/tmp/opentoken-bench"))
 
     @classmethod

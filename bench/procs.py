@@ -160,6 +160,7 @@ def opentoken_argv(*args: str) -> list[str]:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     prefixes = ("OPENTOKEN_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "LITELLM_", "OTEL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["OPENTOKEN_WORKERS"] = "1"  # one gateway process unless a section asks for more (bench/workers.py)
     env.update(extra or {})
     return env
 
@@ -171,3 +172,12 @@ def running(servers: list[Server]) -> Iterator[list[Server]]:
     finally:
         for s in reversed(servers):
             s.stop()
+
+
+def wait_path(path: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Until ``path`` exists (a Unix socket the process binds); fails if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{path} did not appear (process status {proc.poll()})")
+        time.sleep(0.02)

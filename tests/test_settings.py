@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from opentoken.settings import Settings, explain, settings_table, unknown_settings
 from support.servers import base_env
 
@@ -75,3 +77,12 @@ def test_config_command(tmp_path: Path) -> None:
     } in data["settings"]
     assert data["providers"]["GEMINI_API_KEY"] == "(set, hidden)"
     assert "s3cr3t-admin" not in out.stdout and "g-key" not in out.stdout
+
+
+def test_serve_runs_one_worker_per_core_it_may_use_and_one_on_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert Settings(database_url="sqlite:///x.db").resolved_workers() == 3
+    assert Settings(database_url="sqlite:///x.db", workers=2).resolved_workers() == 2
+    assert Settings(database_url="memory://").resolved_workers() == 1
+    with pytest.raises(ValueError):
+        Settings(workers=0)

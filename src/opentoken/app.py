@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import orjson
 from starlette.applications import Starlette
@@ -32,6 +33,7 @@ from opentoken.http.observe import Observe, Observer
 from opentoken.http.openapi import openapi_document
 from opentoken.http.responses import responses_routes
 from opentoken.http.routes import public_routes
+from opentoken.http.worker import WorkerHeader
 from opentoken.ingress.openai_responses.codec import OpenAIResponsesCodec
 from opentoken.ingress.openai_responses.state import StateSeal
 from opentoken.limits.factory import open_limits
@@ -131,22 +133,53 @@ def configured_deployments(
     return out
 
 
-async def _deployments(
-    settings: Settings, providers: Mapping[str, Provider], stack: contextlib.AsyncExitStack
-) -> DeploymentPool:
-    """The default deployment of each provider (its key and base URL, or the sandbox), plus the configured ones."""
-    found: dict[str, Deployment] = {}
+@dataclass(frozen=True, slots=True)
+class WorkerLink:
+    """This process is worker ``number`` of ``serve --workers N``: the supervisor has migrated the database,
+    keeps the counters and relays key and catalog changes on the Unix socket ``supervisor``, and runs the
+    sandbox at ``sandbox_url`` (None: no provider needs it)."""
+
+    number: int
+    supervisor: str
+    sandbox_url: str | None
+
+
+def sandbox_config(settings: Settings) -> SandboxConfig:
+    return SandboxConfig(control=settings.sandbox_control)
+
+
+def sandboxed_providers(settings: Settings, providers: Mapping[str, Provider]) -> list[str]:
+    """The providers served by the built-in sandbox: those without a key, unless ``sandbox`` says otherwise."""
     missing: list[str] = []
+    for name, provider in providers.items():
+        ps = provider_settings(name, provider.key_env_vars, base_url_vars=provider.base_url_env_vars)
+        if (not ps.api_key or settings.sandbox is True) and settings.sandbox is not False:
+            missing.append(name)
+    return missing
+
+
+async def _deployments(
+    settings: Settings,
+    providers: Mapping[str, Provider],
+    stack: contextlib.AsyncExitStack,
+    sandbox_url: str | None = None,
+    banner: bool = True,
+) -> DeploymentPool:
+    """The default deployment of each provider (its key and base URL, or the sandbox), plus the configured ones.
+    ``sandbox_url``: a sandbox already running (the supervisor's); otherwise one is started here if needed."""
+    found: dict[str, Deployment] = {}
+    missing = sandboxed_providers(settings, providers)
     for name, provider in providers.items():
         ps = provider_settings(name, provider.key_env_vars, base_url_vars=provider.base_url_env_vars)
         if ps.api_key and settings.sandbox is not True:
             base = ps.base_url or provider.default_base_url
             found[name] = Deployment(name=f"{name}-default", provider=provider, base_url=base, api_key=ps.api_key)
-        elif settings.sandbox is not False:
-            missing.append(name)
     if missing:
-        url = await stack.enter_async_context(running_sandbox(SandboxConfig(control=settings.sandbox_control)))
-        _banner(missing, url)
+        url = sandbox_url
+        if url is None:
+            url = await stack.enter_async_context(running_sandbox(sandbox_config(settings)))
+        if banner:
+            _banner(missing, url)
         for name in missing:
             found[name] = Deployment(
                 name=f"{name}-sandbox", provider=providers[name], base_url=url, api_key=SANDBOX_KEY, simulated=True
@@ -165,7 +198,7 @@ def openapi_route() -> Route:
     return Route("/openapi.json", serve, methods=["GET"])
 
 
-def build_app(settings: Settings) -> Starlette:
+def build_app(settings: Settings, worker: WorkerLink | None = None) -> Starlette:
     providers = all_providers()
     catalog = load_catalog(settings.catalog_file, settings.timeouts(), settings.retired_models)
     otel = telemetry_settings()  # a bad OTEL_* setting fails here, before the server starts
@@ -180,14 +213,20 @@ def build_app(settings: Settings) -> Starlette:
             if telemetry is not None:
                 stack.push_async_callback(telemetry.close)
             tracer = telemetry.tracer if telemetry is not None else None
-            stores = await open_stores(settings.resolved_database_url(), migrate=True)
+            stores = await open_stores(settings.resolved_database_url(), migrate=True, migrated=worker is not None)
             stack.push_async_callback(stores.close)
             readiness.probes = list(stores.probes)
             if settings.redis_url:
                 redis_probe = RedisProbe(settings.redis_url)
                 stack.push_async_callback(redis_probe.close)
                 readiness.probes.append(("redis", redis_probe))
-            limiter, bus = await open_limits(settings.redis_url, stores.ledger.spend, metrics=metrics, tracer=tracer)
+            limiter, bus = await open_limits(
+                settings.redis_url,
+                stores.ledger.spend,
+                metrics=metrics,
+                tracer=tracer,
+                supervisor=worker.supervisor if worker is not None else None,
+            )
             stack.push_async_callback(limiter.close)
             stack.push_async_callback(bus.close)
             live = LiveCatalog(catalog, stores.catalog, frozenset(providers), settings.catalog_refresh_seconds)
@@ -210,7 +249,13 @@ def build_app(settings: Settings) -> Starlette:
                 concurrency=settings.media_concurrency,
             )
             stack.push_async_callback(media.close)
-            pool = await _deployments(settings, providers, stack)
+            pool = await _deployments(
+                settings,
+                providers,
+                stack,
+                sandbox_url=worker.sandbox_url if worker is not None else None,
+                banner=worker is None or worker.number == 1,  # the workers share one sandbox: one banner
+            )
             cooldowns = open_cooldowns(settings.redis_url, settings.cooldown_failures, settings.cooldown_seconds)
             stack.push_async_callback(cooldowns.close)
             authenticator = Authenticator(stores.keys, ttl=settings.key_cache_seconds)
@@ -280,6 +325,7 @@ def build_app(settings: Settings) -> Starlette:
         routes=health_routes(readiness),
         lifespan=lifespan,
         middleware=[
+            *([Middleware(WorkerHeader, number=worker.number)] if worker is not None else []),
             Middleware(CancelOnDisconnect),
             Middleware(RequestIdMiddleware),
             Middleware(Observe, observer=observer),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import socket
 
 import click
 
@@ -21,77 +19,51 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1 or OPENTOKEN_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default 8000 or OPENTOKEN_PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Processes answering on the port (default one per core, or OPENTOKEN_WORKERS).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the gateway.
 
     On SIGTERM or Ctrl-C, GET /readyz answers 503 at once; the gateway keeps serving for
     OPENTOKEN_SHUTDOWN_DELAY_SECONDS (default 0) so load balancers stop sending, then stops accepting
     connections, lets requests and streams in flight finish for up to OPENTOKEN_DRAIN_SECONDS, writes the
     usage ledger out and exits 0.
+
+    With several workers a supervisor process binds the port, migrates the database, keeps the rate-limit
+    counters and relays key changes for the worker processes, replaces a worker that dies, and forwards
+    the signal to every worker (each drains as above).
     """
-    import asyncio
-    import signal
-    import time
-
-    import uvicorn
-
-    from opentoken.app import build_app, mark_draining
     from opentoken.http.access import configure_logging
-    from opentoken.http.server import ServerLimits, gateway_protocol
 
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
     settings = load_settings(**overrides)
-    delay = settings.shutdown_delay_seconds
-
-    class _DrainingServer(uvicorn.Server):
-        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            mark_draining(self.config.app)
-            if delay > 0:
-                logging.getLogger("opentoken").info("shutting down in %g s (/readyz answers 503)", delay)
-                until = time.monotonic() + delay
-                while time.monotonic() < until and not self.force_exit:  # a second Ctrl-C cuts it short
-                    await asyncio.sleep(min(0.05, until - time.monotonic()))
-            await super().shutdown(sockets)
-
+    memory = settings.resolved_database_url().strip() == "memory://"
+    if memory and (settings.workers or 1) > 1:
+        raise click.UsageError("memory:// keeps keys and the ledger in one process: it serves with one worker only")
+    count = settings.resolved_workers()
     configure_logging(settings.log_level, settings.log_format)
     for problem in unknown_settings(known=provider_variables()):
         logging.getLogger("opentoken").warning("configuration: %s", problem)
     click.echo(
         f"opentoken gateway on http://{settings.host}:{settings.port}/v1 (database: "
-        f"{settings.resolved_database_url().split('@')[-1]})",
+        f"{settings.resolved_database_url().split('@')[-1]}"
+        f"{f'; {count} workers' if count > 1 else ''})",
         err=True,
     )
-    config = uvicorn.Config(
-        build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http=gateway_protocol(
-            ServerLimits(
-                max_header_bytes=settings.max_header_bytes,
-                header_timeout=settings.request_header_timeout_seconds,
-                body_timeout=settings.request_body_timeout_seconds,
-            )
-        ),
-        lifespan="on",
-        access_log=False,  # the gateway writes its own (opentoken.access)
-        log_config=None,  # uvicorn's loggers go through the handler configured above (text or JSON)
-        proxy_headers=settings.proxy_headers,
-        server_header=False,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=max(1, math.ceil(settings.drain_seconds)),
-    )
-    server = _DrainingServer(config)
-    # uvicorn drains, then re-raises the signal it caught under the handlers in place before it started: these
-    # make the drained exit a clean one (status 0) instead of death by signal. A second Ctrl-C forces the exit.
-    previous = {sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        server.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if not server.started:
-        raise SystemExit(3)  # as uvicorn does when start-up fails
+    if count == 1:
+        from opentoken.serving.run import run_server
+
+        status = run_server(settings)
+    else:
+        from opentoken.serving.supervisor import supervise
+
+        status = supervise(settings, count, host, port)
+    if status:
+        raise SystemExit(status)
 
 
 def provider_variables() -> list[str]:

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="interface `serve` listens on")
     port: int = Field(8000, description="port `serve` listens on")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="processes `serve` answers from on its one port; default: one per core this process may run "
+        "on (1 with `memory://`); limits, budgets and the ledger stay exact across them (docs/deploy.md)",
+    )
     data_dir: Path = Field(Path("data"), description="folder of the default SQLite database")
     database_url: str = Field(
         "",
@@ -198,6 +204,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'opentoken.db').resolve()}"
+
+    def resolved_workers(self) -> int:
+        """How many processes ``serve`` runs: ``workers``, else one per core this process may run on (its CPU
+        affinity, so ``taskset -c 0 opentoken serve`` is one process). One with ``memory://``, whose stores
+        live in a process."""
+        if self.resolved_database_url().strip() == "memory://":
+            return 1
+        if self.workers is not None:
+            return self.workers
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        return len(cores) if cores else os.cpu_count() or 1
 
 
 def load_settings(**overrides: Any) -> Settings:

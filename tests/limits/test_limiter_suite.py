@@ -1,4 +1,4 @@
-"""One limiter suite, every counter backend (memory and Redis): rpm, concurrency, tpm, budget, periods,
+"""One limiter suite, every counter backend (memory, the supervisor's over a Unix socket, and Redis): rpm, concurrency, tpm, budget, periods,
 replicas sharing one backend, and leases of dead replicas."""
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from opentoken.limits.base import Admission
 from opentoken.limits.limiter import KeyLimiter
 from opentoken.stores.base import ApiKey
 from opentoken.stores.counters import CounterStore
+from opentoken.stores.local.counters import LocalCounters
+from opentoken.stores.local.link import SupervisorLink
+from opentoken.stores.local.server import CounterServer
 from opentoken.stores.memory.counters import MemoryCounters
 from opentoken.stores.redis.client import redis_client
 from opentoken.stores.redis.counters import RedisCounters
@@ -92,14 +95,28 @@ StoreFactory = Callable[[], CounterStore]
 LimiterFactory = Callable[..., KeyLimiter]
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def new_store(request: pytest.FixtureRequest, redis_prefix: str) -> StoreFactory:
-    """Makes counter stores on one shared backend, as replicas have (memory: one shared instance)."""
+@pytest.fixture(params=["memory", "local", "redis"])
+async def new_store(
+    request: pytest.FixtureRequest, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[StoreFactory]:
+    """Makes counter stores on one shared backend, as replicas have (memory: one shared instance; local: a
+    supervisor's counter server, each store with its own connection, as the workers of ``serve --workers``)."""
     if request.param == "memory":
         shared = MemoryCounters()
-        return lambda: shared
+        yield lambda: shared
+        return
+    if request.param == "local":
+        server = CounterServer()
+        path = str(tmp_path_factory.mktemp("supervisor") / "s.sock")
+        await server.start(path)
+        links = [await SupervisorLink.connect(path) for _ in range(8)]  # a test makes a few replicas at most
+        yield lambda: LocalCounters(links.pop())
+        for link in links:
+            link.close()
+        await server.close()
+        return
     url: str = request.getfixturevalue("redis_url")
-    return lambda: RedisCounters(redis_client(url), redis_prefix)
+    yield lambda: RedisCounters(redis_client(url), redis_prefix)
 
 
 @pytest.fixture

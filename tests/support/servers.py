@@ -51,6 +51,7 @@ def run_cli(*args: str, env: Mapping[str, str]) -> str:
 
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENTOKEN_", "ANTHROPIC_", "GEMINI_", "GOOGLE_"))}
+    env["OPENTOKEN_WORKERS"] = "1"  # one process, as each test expects; tests/e2e/test_workers.py runs several
     return env
 
 

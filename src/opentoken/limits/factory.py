@@ -22,10 +22,12 @@ async def open_limits(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     metrics: RefusalCounter | None = None,
     tracer: Tracer | None = None,
+    supervisor: str | None = None,
 ) -> tuple[Limiter, InvalidationBus]:
-    """Without ``redis_url``: counters and bus in this process (one replica only). With it: shared
-    counters and a pub/sub bus on Redis (start-up fails fast when Redis does not answer)."""
-    counters, bus = await open_counters(redis_url, prefix)
+    """Without ``redis_url``: counters and bus in this process (one replica only), or in the supervisor
+    of ``serve --workers N`` (``supervisor``: its socket). With it: shared counters and a pub/sub bus on
+    Redis (start-up fails fast when Redis does not answer)."""
+    counters, bus = await open_counters(redis_url, prefix, supervisor=supervisor)
     limiter = KeyLimiter(counters, spend_source, clock, lease_seconds=lease_seconds, metrics=metrics, tracer=tracer)
     return limiter, bus
 

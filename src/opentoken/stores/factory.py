@@ -11,6 +11,9 @@ from opentoken.stores.base import InvalidationBus, KeyStore, Ledger, ReplayStore
 from opentoken.stores.catalog import CatalogStore
 from opentoken.stores.counters import Cooldowns, CounterStore
 from opentoken.stores.health import Probe, sql_probes
+from opentoken.stores.local.bus import LocalBus
+from opentoken.stores.local.counters import LocalCounters
+from opentoken.stores.local.link import SupervisorLink
 from opentoken.stores.memory import MemoryKeyStore, MemoryLedger, MemoryReplayStore, MemorySessionStore
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.catalog import MemoryCatalogStore
@@ -57,19 +60,20 @@ def memory_stores() -> Stores:
     return Stores(MemoryKeyStore(), MemoryLedger(), MemoryReplayStore(), MemoryCatalogStore(), backend="memory")
 
 
-async def open_stores(database_url: str, migrate: bool) -> Stores:
+async def open_stores(database_url: str, migrate: bool, *, migrated: bool = False) -> Stores:
     """Open the stores at ``database_url``.
 
     SQLite is migrated on every open (one process, no setup). PostgreSQL is migrated only when ``migrate``
     is true; otherwise its schema must already be current (``opentoken migrate``), or ``SchemaNotCurrent``
-    is raised, so replicas never start against a schema they do not understand.
+    is raised, so replicas never start against a schema they do not understand. ``migrated``: the caller's
+    supervisor has just migrated (``serve --workers N``), so only check, on every backend.
     """
     if database_url.strip() == MEMORY_URL:
         return memory_stores()
     db = parse_database_url(database_url)
     engine = create_engine(db)
     try:
-        if migrate or db.dialect == "sqlite":
+        if not migrated and (migrate or db.dialect == "sqlite"):
             await upgrade(engine, db.schema)
         else:
             await check_current(engine)
@@ -109,9 +113,16 @@ async def run_migrations(database_url: str) -> str:
         await engine.dispose()
 
 
-async def open_counters(redis_url: str | None, prefix: str = DEFAULT_PREFIX) -> tuple[CounterStore, InvalidationBus]:
-    """Without ``redis_url``: counters and key-change bus in this process (one replica only). With it:
-    shared counters and a pub/sub bus on Redis, after checking that Redis answers (start-up fails fast)."""
+async def open_counters(
+    redis_url: str | None, prefix: str = DEFAULT_PREFIX, *, supervisor: str | None = None
+) -> tuple[CounterStore, InvalidationBus]:
+    """Without ``redis_url``: counters and key-change bus in this process (one replica only), or, with
+    ``supervisor`` (the socket of ``serve --workers N``), in the supervisor, shared by its workers. With
+    ``redis_url``: shared counters and a pub/sub bus on Redis, after checking that Redis answers (start-up
+    fails fast)."""
+    if redis_url is None and supervisor is not None:
+        link = await SupervisorLink.connect(supervisor)
+        return LocalCounters(link), LocalBus(link)
     if redis_url is None:
         return MemoryCounters(), MemoryBus()
     client = redis_client(redis_url)
