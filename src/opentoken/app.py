@@ -335,9 +335,12 @@ def lane_routes(routes: Sequence[BaseRoute]) -> dict[str, ASGIApp]:
 def settle_memory() -> None:
     """After startup: collect the garbage it left, move the survivors (modules, the catalog, routes) out of the
     collector's sight for good (``gc.freeze``: later collections stop rescanning them), and hand freed heap back
-    to the system (glibc's ``malloc_trim``; a no-op where that is not the C library)."""
+    to the system (glibc's ``malloc_trim``; a no-op where that is not the C library). Only the first app of a
+    process freezes: a frozen object is never collected, and a process that builds many apps (the tests) would
+    otherwise keep every discarded one."""
     gc.collect()
-    gc.freeze()
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
