@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import console, messages, phases, report, scaling, tracing, workers
+from bench import console, messages, phases, report, scaling, targets, tracing, workers
 from bench.config import Config
 from bench.peers import ensure_litellm, ensure_matplotlib, ensure_wrk
 from bench.procs import pin, raise_file_limit, running
@@ -189,6 +189,7 @@ def main() -> None:
     if a.no_doc:
         print(report.render(results, None))
         return
+    print(f"Targets (issue 16)\n{targets.table(results)}")
     report.write(a.doc, results, _plot(cfg, out, a.doc))
     print(f"[bench] wrote {a.doc} (raw figures: bench/results/{cfg.mode}.json)", file=sys.stderr)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.applications import Starlette
@@ -13,7 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opentoken.admin.catalog_service import CatalogAdmin
 from opentoken.admin.routes import AdminServices, admin_routes
@@ -24,16 +28,18 @@ from opentoken.core.errors import GatewayError
 from opentoken.core.seal import KeyRing, decode_key, encode_key, new_key
 from opentoken.http.disconnect import CancelOnDisconnect
 from opentoken.http.embeddings import embeddings_routes
+from opentoken.http.endpoint import IngressEndpoint
 from opentoken.http.errors import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from opentoken.http.failures import InternalErrors
 from opentoken.http.health import Readiness, health_routes
+from opentoken.http.lane import Lane
 from opentoken.http.metrics import metrics_routes, serve_metrics
 from opentoken.http.middleware import RequestIdMiddleware
 from opentoken.http.observe import Observe, Observer
 from opentoken.http.openapi import openapi_document
 from opentoken.http.responses import responses_routes
 from opentoken.http.routes import public_routes
-from opentoken.http.worker import WorkerHeader
+from opentoken.http.worker import WorkerHeader, worker_header
 from opentoken.ingress.openai_responses.codec import OpenAIResponsesCodec
 from opentoken.ingress.openai_responses.state import StateSeal
 from opentoken.limits.factory import open_limits
@@ -55,8 +61,9 @@ from opentoken.upstream.client import Deployment, UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken.upstream.models import Listing, listings
 from opentoken.web.routes import console_routes
-from opentoken_sandbox.app import running_sandbox
-from opentoken_sandbox.config import SandboxConfig
+
+if TYPE_CHECKING:
+    from opentoken_sandbox.config import SandboxConfig
 
 log = logging.getLogger("opentoken")
 SANDBOX_KEY = "sandbox-key"
@@ -145,6 +152,8 @@ class WorkerLink:
 
 
 def sandbox_config(settings: Settings) -> SandboxConfig:
+    from opentoken_sandbox.config import SandboxConfig
+
     return SandboxConfig(control=settings.sandbox_control)
 
 
@@ -174,9 +183,11 @@ async def _deployments(
         if ps.api_key and settings.sandbox is not True:
             base = ps.base_url or provider.default_base_url
             found[name] = Deployment(name=f"{name}-default", provider=provider, base_url=base, api_key=ps.api_key)
-    if missing:
+    if missing:  # the sandbox is imported only when it is used (it costs memory at idle otherwise)
         url = sandbox_url
         if url is None:
+            from opentoken_sandbox.app import running_sandbox
+
             url = await stack.enter_async_context(running_sandbox(sandbox_config(settings)))
         if banner:
             _banner(missing, url)
@@ -204,6 +215,7 @@ def build_app(settings: Settings, worker: WorkerLink | None = None) -> Starlette
     otel = telemetry_settings()  # a bad OTEL_* setting fails here, before the server starts
     metrics = Metrics()
     observer = Observer(metrics, access_log=settings.access_log)
+    lane = Lane(observer, (worker_header(worker.number),) if worker is not None else ())
     readiness = Readiness(probes=[], timeout=settings.readiness_timeout_seconds)
 
     @contextlib.asynccontextmanager
@@ -319,9 +331,12 @@ def build_app(settings: Settings, worker: WorkerLink | None = None) -> Starlette
                 )
             )
             app.state.pipeline = pipeline
+            lane.routes.update(lane_routes(app.router.routes))
+            settle_memory()
             yield
 
-    app = Starlette(
+    app = Gateway(
+        lane,
         routes=health_routes(readiness),
         lifespan=lifespan,
         middleware=[
@@ -340,6 +355,44 @@ def build_app(settings: Settings, worker: WorkerLink | None = None) -> Starlette
     app.router.redirect_slashes = False  # its redirects are built from the client's Host header
     app.state.readiness = readiness
     return app
+
+
+class Gateway(Starlette):
+    """The Starlette app, with the model routes served by the fast lane (``opentoken.http.lane``)."""
+
+    def __init__(self, lane: Lane, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lane = lane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.lane.endpoint(scope)
+        if endpoint is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await self.lane(endpoint, scope, receive, send)
+
+
+def lane_routes(routes: Sequence[BaseRoute]) -> dict[str, ASGIApp]:
+    """The routes the lane serves: POST-only routes to the plain-ASGI ingress endpoints."""
+    return {
+        route.path: route.app
+        for route in routes
+        if isinstance(route, Route) and route.methods == {"POST"} and isinstance(route.app, IngressEndpoint)
+    }
+
+
+def settle_memory() -> None:
+    """After startup: collect the garbage it left, move the survivors (modules, the catalog, routes) out of the
+    collector's sight for good (``gc.freeze``: later collections stop rescanning them), and hand freed heap back
+    to the system (glibc's ``malloc_trim``; a no-op where that is not the C library). Only the first app of a
+    process freezes: a frozen object is never collected, and a process that builds many apps (the tests) would
+    otherwise keep every discarded one."""
+    gc.collect()
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def mark_draining(app: object) -> None:

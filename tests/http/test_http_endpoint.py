@@ -55,10 +55,12 @@ async def test_disconnect_while_reading_the_body() -> None:
         await read_body(receive, None, 10)  # type: ignore[arg-type]
 
 
-async def test_stream_frames_are_sent_in_order_and_the_response_ends() -> None:
+async def test_stream_frames_ready_together_go_in_one_send_in_order_and_the_response_ends() -> None:
     async def frames() -> AsyncIterator[bytes]:
         yield b"data: 1\n\n"
-        yield b"data: 2\n\n"
+        yield b"data: 2\n\n"  # made from the same upstream read as the first
+        await asyncio.sleep(0)  # the next read
+        yield b"data: 3\n\n"
 
     sent: list[Message] = []
 
@@ -68,7 +70,7 @@ async def test_stream_frames_are_sent_in_order_and_the_response_ends() -> None:
     _, receive = receiver()
     await send_stream(frames(), [(b"x-a", b"1")], receive, send)  # type: ignore[arg-type]
     assert sent[0] == {"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1")]}
-    assert [m.get("body") for m in sent[1:]] == [b"data: 1\n\n", b"data: 2\n\n", b""]
+    assert [m.get("body") for m in sent[1:]] == [b"data: 1\n\ndata: 2\n\n", b"data: 3\n\n", b""]
     assert sent[-1]["more_body"] is False
 
 

@@ -19,9 +19,10 @@ import binascii
 import hashlib
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:  # cryptography (~8 MB resident) is loaded on the first seal or open, not at startup
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 VERSION = "ot1"
 KEY_BYTES = 32
@@ -64,19 +65,29 @@ class KeyRing:
         for key in keys:
             if len(key) != KEY_BYTES:
                 raise ValueError(f"sealing keys are {KEY_BYTES} bytes")
-        self._sealer = AESGCM(keys[0])
         self._sealer_id = key_id(keys[0])
-        self._openers: dict[str, AESGCM] = {}
+        self._keys: dict[str, bytes] = {}
         for key in keys:
-            self._openers.setdefault(key_id(key), AESGCM(key))
+            self._keys.setdefault(key_id(key), key)
+        self._aes: dict[str, AESGCM] = {}
 
     @property
     def ids(self) -> tuple[str, ...]:
-        return tuple(self._openers)
+        return tuple(self._keys)
+
+    def _cipher(self, kid: str) -> AESGCM | None:
+        aes = self._aes.get(kid)
+        if aes is None and kid in self._keys:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            aes = self._aes[kid] = AESGCM(self._keys[kid])
+        return aes
 
     def seal(self, plaintext: bytes, context: bytes) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._sealer.encrypt(nonce, plaintext, context)
+        sealer = self._cipher(self._sealer_id)
+        assert sealer is not None
+        sealed = sealer.encrypt(nonce, plaintext, context)
         body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
         return f"{VERSION}.{self._sealer_id}.{body}"
 
@@ -87,7 +98,7 @@ class KeyRing:
         kid, _, body = rest.partition(".")
         if version != VERSION or not kid or not body:
             raise SealError("the sealed content is not in a format this gateway wrote")
-        opener = self._openers.get(kid)
+        opener = self._cipher(kid)
         if opener is None:
             raise SealError("the sealed content was sealed under a key this gateway no longer holds")
         try:
@@ -96,6 +107,8 @@ class KeyRing:
             raise SealError("the sealed content is not valid base64") from e
         if len(raw) <= NONCE_BYTES:
             raise SealError("the sealed content is truncated")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return opener.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context)
         except InvalidTag as e:

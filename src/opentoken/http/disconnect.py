@@ -25,10 +25,10 @@ class CancelOnDisconnect:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await _Watch(asyncio.current_task(), receive).run(self.app, scope, send)
+        await Watch(asyncio.current_task(), receive).run(self.app, scope, send)
 
 
-class _Watch:
+class Watch:
     def __init__(self, task: asyncio.Task[object] | None, receive: Receive) -> None:
         self._task = task
         self._receive = receive
@@ -56,6 +56,15 @@ class _Watch:
         elif message["type"] == "http.disconnect":
             self._gone = True
         return message
+
+    @property
+    def cancelled(self) -> bool:
+        """The request's task was cancelled by this watch (its client left)."""
+        return self._cancelled
+
+    def stop(self) -> None:
+        """The response started: nothing to watch for any more."""
+        self._stop()
 
     def _send(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:

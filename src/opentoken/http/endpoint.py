@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError, RequestTooLarge
+from opentoken.http.coalesce import send_coalesced
 from opentoken.ingress.base import Codec, Rendered
 from opentoken.outcome import Call, Completed
 from opentoken.pipeline import Pipeline
@@ -169,7 +170,8 @@ async def send_stream(
 
     Bounded for clients that stop reading: the stream ends at ``deadline`` (``time.monotonic()``) and when
     one frame cannot be handed to the connection within ``stall_seconds`` (the server stops taking frames
-    once its write buffer is full, so what is held unsent is that buffer plus one frame). Closing ``frames``
+    once its write buffer is full, so what is held unsent is that buffer plus one read's frames). The frames
+    made from one upstream read go out in one ``send`` (``http.coalesce``). Closing ``frames``
     releases the request's concurrency slot; the connection is then closed without the final chunk.
     """
     task = asyncio.current_task()
@@ -188,9 +190,12 @@ async def send_stream(
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
-            async for frame in frames:
+
+            async def send_body(body: bytes) -> None:
                 async with asyncio.timeout(stall_seconds):
-                    await send({"type": "http.response.body", "body": frame, "more_body": True})
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+
+            await send_coalesced(frames, send_body)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     except TimeoutError:
         log.info("stream ended early: past its deadline, or its client stopped reading for %s s", stall_seconds)

@@ -45,10 +45,12 @@ class InternalErrors:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(BODY)),
-                (b"connection", b"close"),
-            ]
-            await send({"type": "http.response.start", "status": 500, "headers": headers})
-            await send({"type": "http.response.body", "body": BODY})
+            await answer_internal_error(send)
+
+
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(BODY)), (b"connection", b"close")]
+
+
+async def answer_internal_error(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 500, "headers": list(HEADERS)})
+    await send({"type": "http.response.body", "body": BODY})

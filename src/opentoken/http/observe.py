@@ -84,7 +84,7 @@ class Observe:
         bound = bind(record)
         observer.in_flight += 1
         try:
-            await self.app(scope, receive, _Sender(send, record, capture))
+            await self.app(scope, receive, Sender(send, record, capture))
         except asyncio.CancelledError:
             record.status = record.status or 499  # the client went away before the response started
             raise
@@ -96,26 +96,28 @@ class Observe:
             unbind(bound)
             if attached is not None:
                 otel_context.detach(attached)
-            self._finish(record, capture)
-
-    def _finish(self, record: RequestRecord, capture: ContentCapture | None) -> None:
-        seconds = time.perf_counter() - record.started
-        status = record.status or 500
-        observer = self.observer
-        observer.metrics.http_request(record.path, record.method, status, seconds)
-        telemetry = observer.telemetry
-        if telemetry is not None:
-            if capture is not None and record.server_span is not None:
-                record.server_span.set_attributes(capture.attributes())
-            telemetry.finish(record, seconds)
-        if observer.access_log and not (status < 400 and record.path in QUIET):
-            write_access_line(self.log, record, status, seconds)
+            finish(observer, self.log, record, capture)
 
 
-class _Sender:
+def finish(observer: Observer, access: logging.Logger, record: RequestRecord, capture: ContentCapture | None) -> None:
+    """The response is over: the request metric, the span and GenAI metrics (with telemetry), the access line."""
+    seconds = time.perf_counter() - record.started
+    status = record.status or 500
+    observer.metrics.http_request(record.path, record.method, status, seconds)
+    telemetry = observer.telemetry
+    if telemetry is not None:
+        if capture is not None and record.server_span is not None:
+            record.server_span.set_attributes(capture.attributes())
+        telemetry.finish(record, seconds)
+    if observer.access_log and not (status < 400 and record.path in QUIET):
+        write_access_line(access, record, status, seconds)
+
+
+class Sender:
     """The ``send`` the app gets: notes the status, the error code of an error reply, and captured content."""
 
     __slots__ = ("_capture", "_error", "_record", "_send")
+    # (``opentoken.http.lane`` extends it for the model routes, so that one wrapper does every middleware's part)
 
     def __init__(self, send: Send, record: RequestRecord, capture: ContentCapture | None) -> None:
         self._send = send

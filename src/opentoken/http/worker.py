@@ -7,10 +7,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 WORKER_HEADER = b"x-opentoken-worker"
 
 
+def worker_header(number: int) -> tuple[bytes, bytes]:
+    return (WORKER_HEADER, str(number).encode())
+
+
 class WorkerHeader:
     def __init__(self, app: ASGIApp, number: int) -> None:
         self.app = app
-        self._header = (WORKER_HEADER, str(number).encode())
+        self._header = worker_header(number)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
