@@ -9,8 +9,8 @@ from opentelemetry.trace import Tracer
 from opentoken.limits.base import Limiter, RefusalCounter
 from opentoken.limits.limiter import DEFAULT_LEASE_SECONDS, Clock, KeyLimiter, SpendSource
 from opentoken.stores.base import InvalidationBus
+from opentoken.stores.counters import DEFAULT_PREFIX
 from opentoken.stores.factory import open_counters
-from opentoken.stores.redis.counters import DEFAULT_PREFIX
 
 
 async def open_limits(

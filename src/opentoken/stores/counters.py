@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+DEFAULT_PREFIX = "opentoken"  # of the shared backends' key and channel names (Redis)
 WINDOW_MS = 60_000  # rpm and tpm are per minute, over a sliding window
 
 Verdict = Literal["granted", "baseline", "budget", "concurrency", "requests", "tokens"]

@@ -8,17 +8,18 @@ is served without authentication.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from opentoken.stores.redis.client import redis_client
 from opentoken.stores.sql.engine import read_connection
 from opentoken.stores.sql.migrate import HEAD_REVISION
 from opentoken.stores.sql.schema import VERSION_TABLE
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 Probe = Callable[[], Awaitable[None]]
 
@@ -60,9 +61,13 @@ class RedisProbe:
     """``PING`` over a small connection pool of its own (so a busy counter pool cannot delay the probe)."""
 
     def __init__(self, url: str) -> None:
+        from opentoken.stores.redis.client import redis_client  # only when Redis is configured (import cost)
+
         self._client: Redis = redis_client(url, max_connections=2)
 
     async def __call__(self) -> None:
+        from redis.exceptions import RedisError
+
         try:
             await self._client.ping()
         except (RedisError, OSError) as e:

@@ -20,8 +20,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from opentoken.stores.base import ALL_KEYS, KeyChanged
+from opentoken.stores.counters import DEFAULT_PREFIX
 from opentoken.stores.redis.client import redis_client
-from opentoken.stores.redis.counters import DEFAULT_PREFIX
 
 log = logging.getLogger(__name__)
 

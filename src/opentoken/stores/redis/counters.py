@@ -19,13 +19,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from opentoken.core.errors import Overloaded
-from opentoken.stores.counters import WINDOW_MS, Ask, Outcome, Verdict
+from opentoken.stores.counters import DEFAULT_PREFIX, WINDOW_MS, Ask, Outcome, Verdict
 from opentoken.stores.redis import scripts
 from opentoken.stores.redis.client import redis_client
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PREFIX = "opentoken"
 
 
 class RedisCounters:
