@@ -13,7 +13,7 @@ import asyncio, sys
 from opentoken.stores.factory import open_stores
 
 async def main() -> None:
-    stores = await open_stores(sys.argv[1], migrate=True)
+    stores = await open_stores(sys.argv[1], migrate=sys.argv[2] == "migrate", migrated=sys.argv[2] == "check")
     await stores.close()
     print("alembic" in sys.modules)
 
@@ -27,8 +27,24 @@ def test_head_revision_constant_matches_the_scripts() -> None:
 
 def test_alembic_is_loaded_only_to_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'lazy.db'}"
-    run = [sys.executable, "-c", PROBE, url]
+    run = [sys.executable, "-c", PROBE, url, "migrate"]
     first = subprocess.run(run, capture_output=True, text=True, check=True, timeout=60)
     assert first.stdout.strip() == "True"  # a fresh database is migrated with Alembic
     second = subprocess.run(run, capture_output=True, text=True, check=True, timeout=60)
     assert second.stdout.strip() == "False"  # a current one is not
+
+
+def test_checking_a_current_schema_loads_no_alembic(tmp_path: Path) -> None:
+    """What each worker of ``serve --workers N`` (and a replica started without migrating) does: a plain query."""
+    url = f"sqlite:///{tmp_path / 'checked.db'}"
+    subprocess.run([sys.executable, "-c", PROBE, url, "migrate"], capture_output=True, check=True, timeout=60)
+    checked = subprocess.run([sys.executable, "-c", PROBE, url, "check"], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "False"
+
+
+def test_checking_an_old_schema_names_both_revisions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    checked = subprocess.run([sys.executable, "-c", PROBE, url, "check"], capture_output=True, text=True, timeout=60)
+    assert checked.returncode != 0
+    assert f"schema is at revision none but this release needs {HEAD_REVISION}" in checked.stderr

@@ -94,8 +94,11 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def check_current(engine: AsyncEngine) -> None:
-    current, head = await current_revision(engine), head_revision()
-    if current != head:
+    """Raise ``SchemaNotCurrent`` unless the database is at ``HEAD_REVISION`` (plain SQL: no Alembic import, so
+    replicas and the workers of ``serve --workers N`` do not carry it in memory)."""
+    current = await _stored_revision(engine)
+    if current != HEAD_REVISION:
         raise SchemaNotCurrent(
-            f"database schema is at revision {current or 'none'} but this release needs {head}: run `opentoken migrate`"
+            f"database schema is at revision {current or 'none'} but this release needs {HEAD_REVISION}:"
+            " run `opentoken migrate`"
         )
