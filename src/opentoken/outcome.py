@@ -96,10 +96,15 @@ class MeteredStream:
     async def events(self) -> AsyncGenerator[StreamEvent | StreamEnd, None]:
         live, meter = self._routed.value, self._meter
         try:
-            async for ev in live.events():
+            held, rest = live.take()
+            for ev in held:  # the first content event, if any, is among these (``LiveStream.prime``)
                 if is_content(ev):
                     meter.mark_first_token()
                 yield ev
+            if rest is not None:
+                async for batch in rest:  # the events of one upstream read
+                    for ev in batch:
+                        yield ev
             result = live.folder.result()
             meter.answered(result)  # observation: response id, finish reasons (opentoken.telemetry.record)
             if not self.served.native:  # a pass-through client holds its own provider state

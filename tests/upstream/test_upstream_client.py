@@ -76,22 +76,22 @@ def with_query(request: UpstreamRequest, query: str) -> UpstreamRequest:
 
 async def test_stream_reads_events(server: str, client: UpstreamClient) -> None:
     call = await client.send(deployment(server + "/stream"), REQUEST, Timeouts())
-    assert [e.data async for e in call.events()] == ["0", "1", "2"]
+    assert [e.data async for read in call.reads() for e in read] == ["0", "1", "2"]
 
 
 async def test_idle_gap_mid_stream_times_out(server: str, client: UpstreamClient) -> None:
     call = await client.send(deployment(server + "/stream"), with_query(REQUEST, "?gap=0.5"), Timeouts(idle=0.1))
     got: list[str] = []
     with pytest.raises(UpstreamTimeout, match=r"sent nothing for 0\.1 s"):
-        async for e in call.events():
-            got.append(e.data)
+        async for read in call.reads():
+            got += [e.data for e in read]
     assert got == ["0"]
 
 
 async def test_no_idle_limit_until_lifted(server: str, client: UpstreamClient) -> None:
     call = await client.send(deployment(server + "/stream"), with_query(REQUEST, "?gap=0.2"), Timeouts(idle=0.1))
     call.idle = None
-    assert len([e async for e in call.events()]) == 3
+    assert len([e async for read in call.reads() for e in read]) == 3
 
 
 async def test_total_deadline_mid_stream(server: str, client: UpstreamClient) -> None:
@@ -100,7 +100,7 @@ async def test_total_deadline_mid_stream(server: str, client: UpstreamClient) ->
         deployment(server + "/stream"), with_query(REQUEST, "?gap=0.2"), timeouts, time.monotonic() + 0.3
     )
     with pytest.raises(UpstreamTimeout, match="total timeout mid-stream"):
-        async for _ in call.events():
+        async for _ in call.reads():
             pass
 
 

@@ -74,7 +74,9 @@ class UpstreamCall:
         finally:
             self._resp.release()
 
-    async def events(self) -> AsyncIterator[SSEEvent]:
+    async def reads(self) -> AsyncIterator[list[SSEEvent]]:
+        """The stream's events, as a list per network read (a read that completes no event yields nothing):
+        the layers above handle a read's events in one step, not one generator round trip per event."""
         parser = SSEParser()
         content = self._resp.content
         try:
@@ -91,10 +93,12 @@ class UpstreamCall:
                     raise UpstreamTimeout(f"The provider sent nothing for {idle:g} s mid-stream.") from e
                 if not chunk:
                     break
-                for ev in parser.feed(chunk):
-                    yield ev
-            for ev in parser.close():
-                yield ev
+                events = parser.feed(chunk)
+                if events:
+                    yield events
+            tail = parser.close()
+            if tail:
+                yield tail
         except aiohttp.ClientError as e:
             raise UpstreamConnectionError(f"The provider connection broke mid-stream: {type(e).__name__}") from e
         finally:
