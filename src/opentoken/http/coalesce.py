@@ -5,7 +5,8 @@ waiting, so the frames they make are all ready before the next read starts. ``se
 drives ``frames`` step by step and sends the frames gathered since the last send at the moment ``frames`` would
 first have to wait (for the next upstream read, in practice), or at its end. Nothing is held back longer
 than that: the first frame of a read goes out when the last one made from the same read is ready, a few
-microseconds later.
+microseconds later; and a batch goes out once it holds ``MAX_BATCH`` bytes, so what a stream holds unsent
+stays bounded whatever the upstream delivers in one read.
 
 While ``frames`` waits, whatever interrupts the consumer (a cancellation, a timeout) is thrown into it at its
 waiting point, exactly as if it had been awaited directly; so the layers below (the upstream read, the
@@ -47,39 +48,61 @@ class _Resume:
                 return done.value  # type: ignore[no-any-return]
 
 
+MAX_BATCH = 64 * 1024
+"""Bytes gathered at most before a send even when ``frames`` has not had to wait: an upstream that is faster
+than the client can make one read hold megabytes of frames, and a send is also where a client that does not
+read holds the stream back (the server stops taking frames once its write buffer is full)."""
+
+
 async def send_coalesced(frames: AsyncIterator[bytes], send: Callable[[bytes], Awaitable[None]]) -> None:
-    """``send`` the frames of ``frames``, joined into one call for all those ready at the same moment."""
+    """``send`` the frames of ``frames``, joined into one call for all those ready at the same moment (at
+    most about ``MAX_BATCH`` bytes a call)."""
     ready: list[bytes] = []
+    size = 0
     while True:
         step: Any = frames.__anext__()
         try:
             pending = step.send(None)
         except StopIteration as done:
-            ready.append(done.value)  # ready at once: keep gathering
+            ready.append(done.value)  # ready at once: keep gathering, up to MAX_BATCH
+            size += len(done.value)
+            if size >= MAX_BATCH:
+                await send(b"".join(ready))  # ``frames`` is at a yield: a failure here is the caller's to close
+                ready.clear()
+                size = 0
             continue
         except StopAsyncIteration:
             break
         if ready:  # ``frames`` has to wait: what it made so far goes out first
             batch = ready[0] if len(ready) == 1 else b"".join(ready)
             ready.clear()
+            size = 0
             try:
                 await send(batch)
             except BaseException as e:
-                _unwind(step, e)
+                await _unwind(step, pending, e)
                 raise
         try:
             frame = await _Resume(step, pending)
         except StopAsyncIteration:
             break
         ready.append(frame)
+        size += len(frame)
     if ready:
         await send(ready[0] if len(ready) == 1 else b"".join(ready))
 
 
-def _unwind(step: Any, error: BaseException) -> None:
-    """The consumer failed while ``step`` was suspended: raise ``error`` in it, where it waits."""
+async def _unwind(step: Any, pending: Any, error: BaseException) -> None:
+    """The consumer failed while ``step`` was suspended on ``pending``: raise ``error`` in it, where it waits,
+    and let it finish what it does about it. Its cleanup may await (the metering settles the admission and
+    records the call when a stream is cut): that is awaited to its end here, as a task awaiting ``step``
+    directly would, never dropped halfway (which left the key's concurrency slot taken)."""
     try:
-        step.throw(error)
+        pending = step.throw(error)
     except BaseException:  # noqa: BLE001 - ``error`` is re-raised by the caller; this only unwinds ``step``
         return
-    step.close()  # it caught the error and waits again: close it
+    try:
+        await _Resume(step, pending)  # it caught the error and awaits its cleanup
+    except BaseException:  # noqa: BLE001 - as above
+        return
+    # it made a frame after the error (an error frame, say): the caller closes ``frames``, which ends it

@@ -47,6 +47,11 @@ class Deployment:
     simulated: bool = False  # the built-in sandbox: its replies are marked as simulated
 
 
+READ_BYTES = 64 * 1024
+"""At most this much of a stream is taken per read: what one read's events and frames hold stays small when
+the provider sends faster than the client reads (aiohttp may have buffered far more)."""
+
+
 def _remaining(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
@@ -84,7 +89,7 @@ class UpstreamCall:
                 idle, left = self.idle, _remaining(self._deadline)
                 try:
                     async with asyncio.timeout(left if idle is None else min(idle, left)):
-                        chunk = await content.readany()
+                        chunk = await content.read(READ_BYTES)
                 except TimeoutError as e:
                     if idle is None or left <= idle:
                         raise UpstreamTimeout(
