@@ -69,10 +69,12 @@ class StreamEnd:
 
 
 class MeteredStream:
-    """A routed stream: ``events()`` yields the canonical events, then ``StreamEnd`` once the call is recorded.
+    """A routed stream: ``batches()`` yields the canonical events, a list per upstream read (the events held
+    back before the first content event come first, as one list), then ``StreamEnd`` once the call is
+    recorded. A codec renders a list in one go: no generator round trip per event.
 
     A ``GatewayError`` after the first byte is recorded (status 200 with its error code) and then raised from
-    ``events()``, for the ingress to render as its in-stream error. ``aclose()`` must be called when the
+    ``batches()``, for the ingress to render as its in-stream error. ``aclose()`` must be called when the
     ingress is done with the stream, however it ended: a stream cut short (the client left, the server is
     draining) is recorded there with the usage seen so far.
     """
@@ -93,18 +95,17 @@ class MeteredStream:
         self._keep_replay = keep_replay  # stores the provider state of the turn (``Pipeline.keep_replay``)
         self._cut = cut  # status and code of a call cut midway (``Pipeline.cut``)
 
-    async def events(self) -> AsyncGenerator[StreamEvent | StreamEnd, None]:
+    async def batches(self) -> AsyncGenerator[list[StreamEvent] | StreamEnd, None]:
         live, meter = self._routed.value, self._meter
         try:
             held, rest = live.take()
-            for ev in held:  # the first content event, if any, is among these (``LiveStream.prime``)
-                if is_content(ev):
-                    meter.mark_first_token()
-                yield ev
+            if any(map(is_content, held)):  # the first content event is among these (``LiveStream.prime``)
+                meter.mark_first_token()
+            if held:
+                yield held
             if rest is not None:
-                async for batch in rest:  # the events of one upstream read
-                    for ev in batch:
-                        yield ev
+                async for batch in rest:
+                    yield batch
             result = live.folder.result()
             meter.answered(result)  # observation: response id, finish reasons (opentoken.telemetry.record)
             if not self.served.native:  # a pass-through client holds its own provider state

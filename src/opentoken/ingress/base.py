@@ -48,7 +48,8 @@ class Codec(Protocol[P]):
     def render(self, parsed: P, done: Completed, request_id: str) -> Rendered: ...
 
     def stream(self, parsed: P, stream: MeteredStream, request_id: str) -> AsyncIterator[bytes]:
-        """The reply as this API's stream frames; a ``GatewayError`` from ``stream`` becomes its error frame."""
+        """The reply as this API's stream, each item one or more whole frames (those of one upstream read go
+        together); a ``GatewayError`` from ``stream`` becomes its error frame."""
         ...
 
     def headers(self, parsed: P, served: Served) -> dict[str, str]:

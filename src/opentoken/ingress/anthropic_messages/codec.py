@@ -85,24 +85,24 @@ class AnthropicMessagesCodec:
             request_id=request_id,
             omit_thinking=parsed.thinking_display == "omitted",
         )
-        events = stream.events()
+        batches = stream.batches()
         try:
-            async for ev in events:
-                if isinstance(ev, StreamEnd):
+            async for batch in batches:
+                if isinstance(batch, StreamEnd):
                     if not served.native:
-                        for chunk in writer.end(ev.usage):
+                        for chunk in writer.end(batch.usage):
                             yield chunk
                     return
                 if served.native:
-                    if isinstance(ev, NativeFrame):
-                        yield native_frame(ev)
-                    continue
-                for chunk in writer.event(ev):
-                    yield chunk
+                    chunks = [native_frame(ev) for ev in batch if isinstance(ev, NativeFrame)]
+                else:
+                    chunks = [chunk for ev in batch for chunk in writer.event(ev)]
+                if chunks:
+                    yield b"".join(chunks)
         except GatewayError as e:
             yield error_frame(error_json(e, e.message, request_id))
         finally:
-            await events.aclose()
+            await batches.aclose()
 
     def count(self, parsed: ParsedMessages, counted: Counted, request_id: str) -> Rendered:
         body = b'{"input_tokens":%d}' % counted.input_tokens

@@ -57,20 +57,21 @@ class OpenAIChatCodec:
 
     async def stream(self, parsed: ParsedChat, stream: MeteredStream, request_id: str) -> AsyncIterator[bytes]:
         writer = ChunkWriter(id=completion_id(request_id), created=int(time.time()), model=stream.served.model.id)
-        events = stream.events()
+        batches = stream.batches()
         try:
-            async for ev in events:
-                if isinstance(ev, StreamEnd):
+            async for batch in batches:
+                if isinstance(batch, StreamEnd):
                     if parsed.include_usage:
-                        yield writer.usage(usage_out(ev.usage, ev.cost))
+                        yield writer.usage(usage_out(batch.usage, batch.cost))
                     yield DONE
                     return
-                for frame in writer.event(ev):
-                    yield frame
+                frames = [frame for ev in batch for frame in writer.event(ev)]
+                if frames:
+                    yield b"".join(frames)
         except GatewayError as e:
             yield writer.error(e.message, e.type, self._param(e, parsed), e.code)
         finally:
-            await events.aclose()
+            await batches.aclose()
 
     def error(self, err: GatewayError, parsed: ParsedChat | None, request_id: str | None = None) -> Rendered:
         body = error_json(err.message, err.type, self._param(err, parsed), err.code)

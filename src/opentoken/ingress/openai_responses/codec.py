@@ -158,20 +158,21 @@ class OpenAIResponsesCodec:
         )
         for frame in writer.start():
             yield frame
-        events = stream.events()
+        batches = stream.batches()
         try:
-            async for ev in events:
-                if isinstance(ev, StreamEnd):
-                    for frame in await self._finish(parsed, writer, ev):
+            async for batch in batches:
+                if isinstance(batch, StreamEnd):
+                    for frame in await self._finish(parsed, writer, batch):
                         yield frame
                     return
-                for frame in writer.event(ev):
-                    yield frame
+                frames = [frame for ev in batch for frame in writer.event(ev)]
+                if frames:
+                    yield b"".join(frames)
         except GatewayError as e:
             for frame in writer.fail(e, self._param(e, parsed)):
                 yield frame
         finally:
-            await events.aclose()
+            await batches.aclose()
 
     async def _finish(self, parsed: ParsedResponse, writer: EventWriter, end: StreamEnd) -> list[bytes]:
         state = self._state(parsed, writer.replay)
