@@ -214,8 +214,7 @@ class Pipeline:
             return  # the client holds its own provider state (pass-through)
         items: dict[str, ReplayState] = {}
         for candidate in result.candidates:
-            calls = candidate.tool_calls
-            if candidate.replay is not None and calls:
+            if candidate.replay is not None and (calls := candidate.tool_calls):
                 items[calls[0].id] = candidate.replay
         if items:
             await self.replay.put(key.id, items, self.replay_ttl)

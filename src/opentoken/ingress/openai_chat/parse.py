@@ -10,7 +10,6 @@ canonical part ``j`` of a message is not always content ``[j]``), for naming fie
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -28,8 +27,7 @@ from opentoken.ingress.body import (
 from opentoken.ingress.openai_chat import wire as w
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedChat:
+class ParsedChat(msgspec.Struct, frozen=True):
     request: c.ChatRequest
     ignored: tuple[str, ...] = ()  # fields accepted but not acted on (unknown, or known and unused)
     include_usage: bool = False  # stream_options.include_usage: a usage chunk ends the stream
@@ -47,13 +45,14 @@ def parse_body(body: bytes) -> ParsedChat:
         raise InvalidRequest(f"Invalid request: {msg}" + (f" (at {param})" if param else ""), param=param) from e
     unknown = sorted(k for k in data if k not in w.KNOWN_FIELDS)
     ignored = [k for k in w.IGNORED_FIELDS if data.get(k) is not None]
-    messages = [_message(m, i) for i, m in enumerate(req.messages)]
+    pairs = [_message(m, i) for i, m in enumerate(req.messages)]
+    messages, origins = zip(*pairs, strict=True) if pairs else ((), ())  # (message, origins) -> two columns
     return ParsedChat(
-        request=to_canonical(req, tuple(m for m, _ in messages)),
+        request=to_canonical(req, messages),
         ignored=tuple(unknown + ignored),
         include_usage=bool(req.stream_options and req.stream_options.include_usage),
         max_tokens_field="max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens",
-        origins=tuple(o for _, o in messages),
+        origins=origins,
     )
 
 
