@@ -1,13 +1,15 @@
-"""Instructions per request of a gateway checkout, counted by valgrind's callgrind: a CPU figure that does not
-depend on what else the machine is doing (the comparison of two commits in issue 11).
+"""Instructions per request of a gateway checkout, counted by valgrind's callgrind: a CPU figure that depends
+little on what else the machine is doing (the comparison of two commits in issue 11; use ``--concurrency 1``
+for a count that repeats).
 
     uv run python -m bench.instructions /path/to/checkout [--requests 200]
 
 The checkout needs its own ``.venv`` (``uv sync --frozen``). A sandbox and the gateway (SQLite, one key with
 rpm, tpm and a budget, as in ``python -m bench``) are started from that checkout; the gateway runs under
 callgrind. After a warm-up, the counters are zeroed, ``--requests`` non-streaming requests (then as many
-streams) are sent by 4 concurrent clients, and the instructions the whole process executed meanwhile (every
-thread: the ledger writer too) are divided by the count. Startup under callgrind takes a few minutes.
+streams) are sent by ``--concurrency`` clients at once (4 unless told), and the instructions the whole
+process executed meanwhile (every thread: the ledger writer too) are divided by the count. Startup under
+callgrind takes a few minutes.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _total(out_dir: Path) -> int:
     return int(found.group(1))
 
 
-def count(checkout: Path, requests: int, work: Path) -> dict[str, float]:
+def count(checkout: Path, requests: int, work: Path, concurrency: int = 4) -> dict[str, float]:
     python = str(checkout / ".venv" / "bin" / "python")
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("cg.out*"):
@@ -91,7 +93,7 @@ def count(checkout: Path, requests: int, work: Path) -> dict[str, float]:
         for stream in (False, True):
             asyncio.run(_load(target, 30, stream))
             subprocess.run(["callgrind_control", "-z", str(gateway.pid)], capture_output=True, check=True)
-            asyncio.run(_load(target, requests, stream))
+            asyncio.run(_load(target, requests, stream, concurrency))
             subprocess.run(["callgrind_control", "-d", str(gateway.pid)], capture_output=True, check=True)
             out["stream" if stream else "non_stream"] = _total(work) / requests
     finally:
@@ -108,10 +110,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkout", type=Path)
     p.add_argument("--requests", type=int, default=200)
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="clients at once; with 1 the count repeats to within about 0.5 %% (with more, how requests overlap,"
+        " and so how many share a ledger commit, depends on timing: 2-3 %% from run to run)",
+    )
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/opentoken-bench/instructions"))
     a = p.parse_args()
     os.sched_setaffinity(0, {0})
-    for kind, per_request in count(a.checkout.resolve(), a.requests, a.work_dir).items():
+    for kind, per_request in count(a.checkout.resolve(), a.requests, a.work_dir, a.concurrency).items():
         print(f"{kind}: {per_request:,.0f} instructions per request", file=sys.stdout)
 
 
