@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from opentoken.app import DeploymentConfigError, configured_deployments
+from opentoken.app.deployments import DeploymentConfigError, configured_deployments
 from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import ModelNotFound
 from opentoken.providers.registry import all_providers

@@ -29,7 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from opentoken.app import sandbox_config, sandboxed_providers
+from opentoken.app.deployments import sandbox_config, sandboxed_providers
 from opentoken.providers.registry import all_providers
 from opentoken.serving.run import STARTUP_FAILED
 from opentoken.serving.worker import WorkerSpec, encode_spec

@@ -1,4 +1,4 @@
-"""The console's routes, mounted by ``app.py`` on the gateway's own port, and its static files."""
+"""The console's routes, mounted by ``opentoken.app`` on the gateway's own port, and its static files."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def console_routes(
     sessions: SessionStore,
     settings: Settings,
 ) -> list[BaseRoute]:
-    """The console over the app's own services (called once by ``app.py``)."""
+    """The console over the app's own services (called once by ``opentoken.app``)."""
     console = Console(
         catalog=catalog,
         pipeline=pipeline,
