@@ -43,9 +43,8 @@ class Served(msgspec.Struct, frozen=True):
     limit_headers: Mapping[str, str]  # x-ratelimit-* of the admission
     simulated: bool  # answered by the built-in sandbox, not a real provider
     native: bool = False  # passed through: the reply is in the client's own wire API (``core.chat.NativeRequest``)
-    notices: Mapping[str, str] = msgspec.field(
-        default_factory=dict
-    )  # the catalog's lifecycle headers for the model asked
+    # the catalog's lifecycle headers for the model asked
+    notices: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 class Completed(msgspec.Struct, frozen=True):

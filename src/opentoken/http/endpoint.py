@@ -83,10 +83,10 @@ class RequestHeaders(Mapping[str, str]):
         return default if value is None else value.decode("latin-1")
 
     def __getitem__(self, name: str) -> str:
-        value = self._raw.get(name.encode("latin-1"))
+        value = self.get(name)
         if value is None:
             raise KeyError(name)
-        return value.decode("latin-1")
+        return value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.encode("latin-1") in self._raw

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from opentoken.core.chat import ChatRequest
 from opentoken.core.errors import GatewayError
+from opentoken.core.result import StreamEvent
 from opentoken.outcome import Completed, MeteredStream, Served
 
 P = TypeVar("P")
@@ -59,6 +60,11 @@ class Codec(Protocol[P]):
     def error(self, err: GatewayError, parsed: P | None, request_id: str | None = None) -> Rendered:
         """``err`` in this API's error shape and status; ``parsed`` is None when the body could not be parsed."""
         ...
+
+
+def render_read(batch: list[StreamEvent], event: Callable[[StreamEvent], list[bytes]]) -> bytes:
+    """The frames ``event`` makes of one upstream read's events, as one piece of bytes (empty when none)."""
+    return b"".join([frame for ev in batch for frame in event(ev)])
 
 
 def served_headers(served: Served) -> dict[str, str]:

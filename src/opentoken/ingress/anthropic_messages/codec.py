@@ -18,7 +18,7 @@ from opentoken.ingress.anthropic_messages.locs import field_name, render_loc
 from opentoken.ingress.anthropic_messages.parse import NAME, ParsedMessages, parse_body
 from opentoken.ingress.anthropic_messages.render import message_id, message_json
 from opentoken.ingress.anthropic_messages.stream import EventWriter, error_frame, native_frame
-from opentoken.ingress.base import Rendered, name_list, served_headers
+from opentoken.ingress.base import Rendered, name_list, render_read, served_headers
 from opentoken.outcome import Completed, MeteredStream, Served, StreamEnd
 from opentoken.routing.counting import Counted
 
@@ -94,11 +94,11 @@ class AnthropicMessagesCodec:
                             yield chunk
                     return
                 if served.native:
-                    chunks = [native_frame(ev) for ev in batch if isinstance(ev, NativeFrame)]
+                    chunks = b"".join([native_frame(ev) for ev in batch if isinstance(ev, NativeFrame)])
                 else:
-                    chunks = [chunk for ev in batch for chunk in writer.event(ev)]
+                    chunks = render_read(batch, writer.event)
                 if chunks:
-                    yield b"".join(chunks)
+                    yield chunks
         except GatewayError as e:
             yield error_frame(error_json(e, e.message, request_id))
         finally:

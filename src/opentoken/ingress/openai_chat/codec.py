@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from opentoken.core.chat import ChatRequest
 from opentoken.core.errors import GatewayError
-from opentoken.ingress.base import Rendered, name_list, served_headers
+from opentoken.ingress.base import Rendered, name_list, render_read, served_headers
 from opentoken.ingress.openai.errors import error_headers, error_json
 from opentoken.ingress.openai_chat.locs import field_name, render_loc
 from opentoken.ingress.openai_chat.parse import ParsedChat, parse_body
@@ -65,9 +65,8 @@ class OpenAIChatCodec:
                         yield writer.usage(usage_out(batch.usage, batch.cost))
                     yield DONE
                     return
-                frames = [frame for ev in batch for frame in writer.event(ev)]
-                if frames:
-                    yield b"".join(frames)
+                if frames := render_read(batch, writer.event):
+                    yield frames
         except GatewayError as e:
             yield writer.error(e.message, e.type, self._param(e, parsed), e.code)
         finally:

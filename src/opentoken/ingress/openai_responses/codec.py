@@ -17,7 +17,7 @@ import orjson
 
 from opentoken.core.chat import ChatRequest, ReplayState
 from opentoken.core.errors import GatewayError, NotFound
-from opentoken.ingress.base import Rendered, name_list, served_headers
+from opentoken.ingress.base import Rendered, name_list, render_read, served_headers
 from opentoken.ingress.openai.errors import error_headers, error_json
 from opentoken.ingress.openai_responses.locs import field_name, render_loc
 from opentoken.ingress.openai_responses.parse import ParsedResponse, build, parse_body
@@ -165,9 +165,8 @@ class OpenAIResponsesCodec:
                     for frame in await self._finish(parsed, writer, batch):
                         yield frame
                     return
-                frames = [frame for ev in batch for frame in writer.event(ev)]
-                if frames:
-                    yield b"".join(frames)
+                if frames := render_read(batch, writer.event):
+                    yield frames
         except GatewayError as e:
             for frame in writer.fail(e, self._param(e, parsed)):
                 yield frame
