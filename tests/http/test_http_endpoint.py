@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import pytest
 from starlette.requests import ClientDisconnect
@@ -106,3 +106,96 @@ async def test_client_leaving_mid_stream_closes_the_frames_and_ends_quietly() ->
     assert closed == ["cancelled"]
     assert [m.get("body") for m in sent[1:]] == [b"data: first\n\n"]
     assert not task.cancelled()
+
+
+class Hook:
+    """A server's ``ON_DISCONNECT`` hook (``opentoken.http.disconnect``), driven by the test."""
+
+    def __init__(self, gone: bool = False) -> None:
+        self.gone = gone
+        self.callback: object = None
+        self.calls: list[bool] = []  # True: a callback registered, False: forgotten
+
+    def __call__(self, callback: object) -> bool:
+        if callback is not None and self.gone:
+            return False
+        self.calls.append(callback is not None)
+        self.callback = callback
+        return True
+
+    def lose(self) -> None:
+        self.gone = True
+        callback, self.callback = self.callback, None
+        assert callable(callback)
+        callback()
+
+
+async def test_with_the_server_hook_a_client_leaving_mid_stream_cancels_without_a_watcher_task() -> None:
+    upstream_waiting = asyncio.Event()
+    closed: list[str] = []
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: first\n\n"
+            upstream_waiting.set()
+            await asyncio.sleep(30)
+            yield b"data: never\n\n"
+        except asyncio.CancelledError:
+            closed.append("cancelled")
+            raise
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        raise AssertionError("with the server's hook, nothing waits in receive")
+
+    hook = Hook()
+    tasks_before = len(asyncio.all_tasks())
+    task = asyncio.ensure_future(send_stream(frames(), [], receive, send, on_disconnect=hook))
+    await upstream_waiting.wait()
+    assert len(asyncio.all_tasks()) == tasks_before + 1  # the stream's own task, no watcher
+    hook.lose()
+    await asyncio.wait_for(task, 2)
+    assert closed == ["cancelled"]
+    assert [m.get("body") for m in sent[1:]] == [b"data: first\n\n"]
+    assert not task.cancelled()
+    assert hook.calls == [True, False]  # registered, then forgotten at the end (a no-op after the loss)
+
+
+async def test_with_the_server_hook_a_finished_stream_forgets_its_callback() -> None:
+    async def frames() -> AsyncIterator[bytes]:
+        yield b"data: 1\n\n"
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    hook = Hook()
+    await send_stream(frames(), [], receiver()[1], send, on_disconnect=hook)  # type: ignore[arg-type]
+    assert hook.calls == [True, False]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+async def test_with_the_server_hook_a_client_already_gone_gets_nothing_and_the_frames_are_closed() -> None:
+    closed: list[str] = []
+
+    async def frames() -> AsyncGenerator[bytes]:
+        try:
+            yield b"data: 1\n\n"
+        finally:
+            closed.append("closed")
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    stream = frames()
+    await stream.asend(None)  # started: closing it runs its cleanup
+    await send_stream(stream, [], receiver()[1], send, on_disconnect=Hook(gone=True))  # type: ignore[arg-type]
+    assert sent == []
+    assert closed == ["closed"]

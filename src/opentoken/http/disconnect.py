@@ -5,16 +5,33 @@ before ``http.response.start`` the request's task is cancelled, which cancels th
 waiting on (a slow first token, a non-streamed reply). The watcher task is armed ``ARM_AFTER`` seconds
 after the body is read, so the many replies that start sooner never create one; a client that leaves is
 still noticed within a few milliseconds. After a streamed response has started, the ingress endpoint watches
-for the disconnect itself (``opentoken.http.endpoint.send_stream``).
+for the disconnect itself (``opentoken.http.endpoint.send_stream``): through the server's ``ON_DISCONNECT``
+hook when the scope carries one (the gateway's own protocol, ``opentoken.http.server``), else with a watcher
+task of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ARM_AFTER = 0.005
+
+ON_DISCONNECT = "opentoken.on_disconnect"
+"""Scope key of a server extension: ``hook(callback)`` has ``callback()`` called (once, from the event loop)
+when the client's connection is lost; ``hook(None)`` forgets the callback. It returns False, and keeps
+nothing, when the connection is already gone. It spares a long stream a task blocked in ``receive`` (and
+its coroutines, future and event) for the whole stream."""
+
+OnDisconnect = Callable[[Callable[[], None] | None], bool]
+
+
+def disconnect_hook(scope: Scope) -> OnDisconnect | None:
+    """The server's ``ON_DISCONNECT`` hook for this request, if it has one."""
+    hook: OnDisconnect | None = scope.get(ON_DISCONNECT)
+    return hook
 
 
 class CancelOnDisconnect:

@@ -4,10 +4,10 @@
 body, reads the body (refused as soon as it is known to be too large), has the codec parse it, runs the
 pipeline, and sends what the codec renders, errors included (so each route answers errors in its own API's
 shape). No Starlette ``Request``/``Response`` objects and no task group per stream: the reply goes out as one
-or two ``send`` calls with pre-encoded headers, and a stream is written frame by frame while one watcher task
-waits for the client to disconnect. A client that leaves mid-stream cancels the handler (so the upstream read
-is cancelled at once and the pipeline meters the partial usage) and the stream is closed; nothing is sent
-after that.
+or two ``send`` calls with pre-encoded headers, and a stream is written frame by frame while the server's
+disconnect hook (or, on a server without one, a watcher task) waits for the client to leave. A client that
+leaves mid-stream cancels the handler (so the upstream read is cancelled at once and the pipeline meters the
+partial usage) and the stream is closed; nothing is sent after that.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError, RequestTooLarge
 from opentoken.http.coalesce import send_coalesced
+from opentoken.http.disconnect import OnDisconnect, disconnect_hook
 from opentoken.ingress.base import Codec, Rendered
 from opentoken.outcome import Call, Completed
 from opentoken.pipeline import Pipeline
@@ -127,7 +128,7 @@ class IngressEndpoint(Generic[P]):
         except GatewayError as e:
             await send_rendered(send, self.codec.error(e, None, request_id))
             return
-        await self.respond(key, body, request_id, receive, send, headers)
+        await self.respond(key, body, request_id, receive, send, headers, disconnect_hook(scope))
 
     async def respond(
         self,
@@ -137,8 +138,10 @@ class IngressEndpoint(Generic[P]):
         receive: Receive,
         send: Send,
         headers: Mapping[str, str] | None = None,
+        on_disconnect: OnDisconnect | None = None,
     ) -> None:
-        """Serve ``body`` for ``key`` (already authenticated: the console's playground holds its key record)."""
+        """Serve ``body`` for ``key`` (already authenticated: the console's playground holds its key record).
+        ``on_disconnect``: the server's disconnect hook (``opentoken.http.disconnect``), if it has one."""
         codec, parsed = self.codec, None
         try:
             parsed = await self.prepare(key, codec.parse(body, headers or {}))
@@ -155,10 +158,17 @@ class IngressEndpoint(Generic[P]):
             await send_rendered(send, reply)
             return
         try:
-            sse_headers = [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))]
             frames = codec.stream(parsed, outcome, request_id)
             stall = self.pipeline.stream_stall_seconds
-            await send_stream(frames, sse_headers, receive, send, outcome.deadline, stall)
+            await send_stream(
+                frames,
+                [*SSE_HEADERS, *encode_headers(codec.headers(parsed, outcome.served))],  # held by send_stream only
+                receive,
+                send,
+                outcome.deadline,
+                stall,
+                on_disconnect,
+            )
         finally:
             await outcome.aclose()
 
@@ -194,6 +204,7 @@ async def send_stream(
     send: Send,
     deadline: float | None = None,
     stall_seconds: float | None = None,
+    on_disconnect: OnDisconnect | None = None,
 ) -> None:
     """Send ``frames`` as a chunked 200 response; stop (and close ``frames``) when the client disconnects.
 
@@ -202,22 +213,35 @@ async def send_stream(
     once its write buffer is full, so what is held unsent is that buffer plus one read's frames). The frames
     made from one upstream read go out in one ``send`` (``http.coalesce``). Closing ``frames``
     releases the request's concurrency slot; the connection is then closed without the final chunk.
+
+    The disconnect is heard through ``on_disconnect``, the server's hook, when there is one, else by a
+    watcher task reading ``receive``. Nothing of the response head is kept once it is sent: a stream can
+    last minutes, and a gateway holds thousands of them.
     """
     task = asyncio.current_task()
     assert task is not None
-    gone = asyncio.Event()
+    gone = False
+
+    def lost() -> None:
+        nonlocal gone
+        gone = True
+        task.cancel()
 
     async def watch() -> None:
         while True:
             message: Message = await receive()
             if message["type"] == "http.disconnect":
-                gone.set()
-                task.cancel()
+                lost()
                 return
 
-    watcher = asyncio.get_running_loop().create_task(watch())
+    watcher = asyncio.get_running_loop().create_task(watch()) if on_disconnect is None else None
     try:
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if on_disconnect is not None and not on_disconnect(lost):
+            return  # the client has already left: nobody to answer
+        start = {"type": "http.response.start", "status": 200, "headers": headers}
+        del headers
+        await send(start)
+        del start
         async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
 
             async def send_body(body: bytes) -> None:
@@ -229,11 +253,14 @@ async def send_stream(
     except TimeoutError:
         log.info("stream ended early: past its deadline, or its client stopped reading for %s s", stall_seconds)
     except asyncio.CancelledError:
-        if not gone.is_set():
+        if not gone:
             raise
         task.uncancel()  # we cancelled ourselves because the client left: there is nobody to answer
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        elif on_disconnect is not None:
+            on_disconnect(None)
         await _close(frames)
 
 

@@ -11,6 +11,9 @@
   as raw bytes delimited by closing the connection (uvicorn would frame it in chunks, which an HTTP/1.0
   client reads as part of the body).
 
+It also tells the app when the client's connection is lost, through the ``ON_DISCONNECT`` hook it puts in
+every request's scope (``opentoken.http.disconnect``): a stream then needs no task waiting in ``receive``.
+
 The error bodies are OpenAI-shaped like every other error of the gateway, and so is the 400 for a request
 that is not valid HTTP. ``gateway_protocol(limits)`` is
 the class given to ``uvicorn.Config(http=...)``.
@@ -20,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from opentoken.http.disconnect import ON_DISCONNECT
 from opentoken.ingress.openai.errors import error_json
 
 log = logging.getLogger("opentoken.http")
@@ -48,12 +53,23 @@ def _refusal(status: int, reason: str, message: str, code: str) -> bytes:
 
 class GatewayProtocol(HttpToolsProtocol):
     limits: ClassVar[ServerLimits] = ServerLimits()
+    # In slots, not in uvicorn's instance dict: added there, they grew it to its next size (~1.5 KB a connection).
+    __slots__ = ("_head_bytes", "_hook", "_in_head", "_on_lost", "_timer")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_head = True  # waiting for (the rest of) a request head
         self._head_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._on_lost: Callable[[], None] | None = None
+        self._hook = self._watch_lost  # one bound method per connection, put in each request's scope
+
+    def _watch_lost(self, callback: Callable[[], None] | None) -> bool:
+        """The ``ON_DISCONNECT`` hook (``opentoken.http.disconnect``)."""
+        if callback is not None and (self.transport.is_closing() or (self.cycle and self.cycle.disconnected)):
+            return False
+        self._on_lost = callback
+        return True
 
     # ---- timers ----
 
@@ -95,6 +111,9 @@ class GatewayProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        callback, self._on_lost = self._on_lost, None
+        if callback is not None:
+            callback()
 
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
@@ -123,6 +142,7 @@ class GatewayProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head, self._head_bytes = False, 0
         self._arm(self.limits.body_timeout, "body")
+        self.scope[ON_DISCONNECT] = self._hook  # type: ignore[literal-required]
         super().on_headers_complete()
         if self.scope.get("http_version") == "1.0" and self.cycle is not None:
             _frame_by_close(self.cycle)

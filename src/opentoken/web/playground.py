@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError, InvalidRequest
+from opentoken.http.disconnect import disconnect_hook
 from opentoken.http.endpoint import IngressEndpoint, read_body
 from opentoken.web.console import Console
 from opentoken.web.i18n import N_
@@ -98,7 +99,8 @@ class PlaygroundChat:
         except GatewayError as e:
             await _refuse(send, e.status, e.message, e.code or "invalid_request")
             return
-        await self.endpoint.respond(viewer.key, body, scope["state"]["request_id"], receive, send)
+        request_id = scope["state"]["request_id"]
+        await self.endpoint.respond(viewer.key, body, request_id, receive, send, None, disconnect_hook(scope))
 
 
 async def _refuse(send: Send, status: int, message: str, code: str) -> None:
