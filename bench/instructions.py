@@ -10,6 +10,11 @@ callgrind. After a warm-up, the counters are zeroed, ``--requests`` non-streamin
 streams) are sent by ``--concurrency`` clients at once (4 unless told), and the instructions the whole
 process executed meanwhile (every thread: the ledger writer too) are divided by the count. Startup under
 callgrind takes a few minutes.
+
+``--tokens-per-second N`` paces the sandbox (N tokens a second, each in its own write, replies of
+``PACED_MAX_TOKENS`` tokens as in the benchmark's paced streams): the stream figure then includes the cost of
+each upstream read and client send, which an unpaced reply (a read or two) hardly has. Keep N low enough for
+the gateway under callgrind (about 50x slower) to keep up: 100 is.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.config import openai_target
+from bench.config import MAX_TOKENS, PACED_MAX_TOKENS, openai_target
 from bench.loadgen import Target
 from bench.procs import clean_env, free_port, spawn, wait_http
 from bench.servers import KEY_LIMITS, gateway_env
@@ -57,13 +62,15 @@ def _total(out_dir: Path) -> int:
     return int(found.group(1))
 
 
-def count(checkout: Path, requests: int, work: Path, concurrency: int = 4) -> dict[str, float]:
+def count(
+    checkout: Path, requests: int, work: Path, concurrency: int = 4, tokens_per_second: float = 0
+) -> dict[str, float]:
     python = str(checkout / ".venv" / "bin" / "python")
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("cg.out*"):
         old.unlink()
     port = free_port()
-    argv = [python, "-m", "opentoken", "sandbox", "--port", str(port)]
+    argv = [python, "-m", "opentoken", "sandbox", "--port", str(port), "--tokens-per-second", str(tokens_per_second)]
     sandbox, sandbox_log = spawn("cg-sandbox", argv, env=clean_env(), core=0, log_dir=work)
     upstream = f"http://127.0.0.1:{port}"
     wait_http(upstream + "/healthz", sandbox, sandbox_log)
@@ -89,7 +96,7 @@ def count(checkout: Path, requests: int, work: Path, concurrency: int = 4) -> di
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz", gateway, gateway_log, timeout=1200)
-        target = openai_target("gateway", url, key)
+        target = openai_target("gateway", url, key, max_tokens=PACED_MAX_TOKENS if tokens_per_second else MAX_TOKENS)
         for stream in (False, True):
             asyncio.run(_load(target, 30, stream))
             subprocess.run(["callgrind_control", "-z", str(gateway.pid)], capture_output=True, check=True)
@@ -117,10 +124,13 @@ def main() -> None:
         help="clients at once; with 1 the count repeats to within about 0.5 %% (with more, how requests overlap,"
         " and so how many share a ledger commit, depends on timing: 2-3 %% from run to run)",
     )
+    p.add_argument("--tokens-per-second", type=float, default=0, help="pace the sandbox (0: unpaced)")
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/opentoken-bench/instructions"))
     a = p.parse_args()
     os.sched_setaffinity(0, {0})
-    for kind, per_request in count(a.checkout.resolve(), a.requests, a.work_dir, a.concurrency).items():
+    for kind, per_request in count(
+        a.checkout.resolve(), a.requests, a.work_dir, a.concurrency, a.tokens_per_second
+    ).items():
         print(f"{kind}: {per_request:,.0f} instructions per request", file=sys.stdout)
 
 

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
 from opentoken.core.errors import GatewayError, RequestTooLarge
+from opentoken.core.watchdog import Watchdog
 from opentoken.http.coalesce import send_coalesced
 from opentoken.http.disconnect import OnDisconnect, disconnect_hook
 from opentoken.ingress.base import Codec, Rendered
@@ -243,12 +244,16 @@ async def send_stream(
         await send(start)
         del start
         async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
+            stalled = Watchdog().bound(stall_seconds)  # one timer per stream, not one per send
 
             async def send_body(body: bytes) -> None:
-                async with asyncio.timeout(stall_seconds):
+                with stalled:
                     await send({"type": "http.response.body", "body": body, "more_body": True})
 
-            await send_coalesced(frames, send_body)
+            try:
+                await send_coalesced(frames, send_body)
+            finally:
+                stalled.close()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     except TimeoutError:
         log.info("stream ended early: past its deadline, or its client stopped reading for %s s", stall_seconds)

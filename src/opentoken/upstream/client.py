@@ -25,6 +25,7 @@ import aiohttp
 
 from opentoken.catalog.model import Timeouts
 from opentoken.core.errors import UpstreamConnectionError, UpstreamProtocolError, UpstreamTimeout
+from opentoken.core.watchdog import Watchdog
 from opentoken.providers.base import Provider, SSEEvent, UpstreamRequest
 from opentoken.telemetry.tracing import inject
 from opentoken.upstream.sse import SSEParser
@@ -84,14 +85,16 @@ class UpstreamCall:
         the layers above handle a read's events in one step, not one generator round trip per event."""
         parser = SSEParser()
         content = self._resp.content
+        dog = Watchdog()  # each read within ``idle`` and the deadline: one timer per stream, not one per read
+        deadline = self._deadline
         try:
             while True:
-                idle, left = self.idle, _remaining(self._deadline)
+                idle = self.idle
                 try:
-                    async with asyncio.timeout(left if idle is None else min(idle, left)):
+                    with dog.bound(idle, deadline):
                         chunk = await content.read(READ_BYTES)
                 except TimeoutError as e:
-                    if idle is None or left <= idle:
+                    if idle is None or time.monotonic() >= deadline:
                         raise UpstreamTimeout(
                             f"The request exceeded its {self._timeouts.total:g} s total timeout mid-stream."
                         ) from e
@@ -107,6 +110,7 @@ class UpstreamCall:
         except aiohttp.ClientError as e:
             raise UpstreamConnectionError(f"The provider connection broke mid-stream: {type(e).__name__}") from e
         finally:
+            dog.close()
             self.close()
 
     def close(self) -> None:
