@@ -53,23 +53,22 @@ READ_BYTES = 64 * 1024
 the provider sends faster than the client reads (aiohttp may have buffered far more)."""
 
 
-def _remaining(deadline: float) -> float:
-    return max(0.0, deadline - time.monotonic())
-
-
 class UpstreamCall:
     """An upstream response whose status was 2xx; read it whole or as SSE events."""
 
-    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts, deadline: float) -> None:
+    def __init__(
+        self, resp: aiohttp.ClientResponse, timeouts: Timeouts, deadline: float, dog: Watchdog | None = None
+    ) -> None:
         self._resp = resp
         self._timeouts = timeouts
         self._deadline = deadline
+        self._dog = dog or Watchdog()  # bounds every wait of the call with one timer (the send's, carried on)
         self.status = resp.status
         self.idle: float | None = timeouts.idle  # longest gap between reads; None: only the deadline bounds it
 
     async def read(self) -> bytes:
         try:
-            async with asyncio.timeout(_remaining(self._deadline)):
+            with self._dog.bound(None, self._deadline):
                 return await self._resp.read()
         except TimeoutError as e:
             raise UpstreamTimeout(
@@ -78,6 +77,7 @@ class UpstreamCall:
         except aiohttp.ClientError as e:
             raise UpstreamConnectionError(f"The provider connection failed while reading: {type(e).__name__}") from e
         finally:
+            self._dog.close()
             self._resp.release()
 
     async def reads(self) -> AsyncIterator[list[SSEEvent]]:
@@ -85,7 +85,7 @@ class UpstreamCall:
         the layers above handle a read's events in one step, not one generator round trip per event."""
         parser = SSEParser()
         content = self._resp.content
-        dog = Watchdog()  # each read within ``idle`` and the deadline: one timer per stream, not one per read
+        dog = self._dog  # each read within ``idle`` and the deadline: one timer per stream, not one per read
         deadline = self._deadline
         try:
             while True:
@@ -110,10 +110,10 @@ class UpstreamCall:
         except aiohttp.ClientError as e:
             raise UpstreamConnectionError(f"The provider connection broke mid-stream: {type(e).__name__}") from e
         finally:
-            dog.close()
             self.close()
 
     def close(self) -> None:
+        self._dog.close()
         if not self._resp.closed:
             self._resp.close()
 
@@ -155,8 +155,9 @@ class UpstreamClient:
             inject(headers)
         session = self._session(deployment.base_url)
         client_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
+        dog = Watchdog()  # the deadline's timer, kept by the call for its reads
         try:
-            async with asyncio.timeout(_remaining(deadline)):
+            with dog.bound(None, deadline):
                 resp = await session.post(url, data=request.body, headers=headers, timeout=client_timeout)
                 if resp.status >= 300:
                     try:
@@ -164,19 +165,22 @@ class UpstreamClient:
                     finally:
                         resp.release()
                     raise deployment.provider.parse_error(resp.status, resp.headers, body)
-        except aiohttp.ConnectionTimeoutError as e:
-            raise UpstreamTimeout(
-                f"Could not connect to the provider ({deployment.name}) within {timeouts.connect:g} s."
-            ) from e
-        except TimeoutError as e:
-            raise UpstreamTimeout(
-                f"The provider did not answer within the {timeouts.total:g} s total timeout ({deployment.name})."
-            ) from e
-        except aiohttp.ClientError as e:
-            raise UpstreamConnectionError(
-                f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
-            ) from e
-        return UpstreamCall(resp, timeouts, deadline)
+        except BaseException as e:
+            dog.close()
+            if isinstance(e, aiohttp.ConnectionTimeoutError):
+                raise UpstreamTimeout(
+                    f"Could not connect to the provider ({deployment.name}) within {timeouts.connect:g} s."
+                ) from e
+            if isinstance(e, TimeoutError):
+                raise UpstreamTimeout(
+                    f"The provider did not answer within the {timeouts.total:g} s total timeout ({deployment.name})."
+                ) from e
+            if isinstance(e, aiohttp.ClientError):
+                raise UpstreamConnectionError(
+                    f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
+                ) from e
+            raise
+        return UpstreamCall(resp, timeouts, deadline, dog)
 
     async def fetch(
         self, deployment: Deployment, request: UpstreamRequest, timeouts: Timeouts, max_bytes: int = 8 << 20
