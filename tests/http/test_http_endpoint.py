@@ -74,38 +74,45 @@ async def test_stream_frames_ready_together_go_in_one_send_in_order_and_the_resp
     assert sent[-1]["more_body"] is False
 
 
-async def test_client_leaving_mid_stream_closes_the_frames_and_ends_quietly() -> None:
-    upstream_waiting = asyncio.Event()
-    closed: list[str] = []
+class SlowStream:
+    """One frame, then a slow upstream that only a disconnect ends (it must cancel the wait); and a client."""
 
-    async def frames() -> AsyncIterator[bytes]:
+    def __init__(self) -> None:
+        self.upstream_waiting = asyncio.Event()
+        self.closed: list[str] = []
+        self.sent: list[Message] = []
+
+    async def frames(self) -> AsyncIterator[bytes]:
         try:
             yield b"data: first\n\n"
-            upstream_waiting.set()
-            await asyncio.sleep(30)  # a slow upstream: the disconnect must cancel this wait
+            self.upstream_waiting.set()
+            await asyncio.sleep(30)
             yield b"data: never\n\n"
         except asyncio.CancelledError:
-            closed.append("cancelled")
+            self.closed.append("cancelled")
             raise
 
-    sent: list[Message] = []
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
 
-    async def send(message: Message) -> None:
-        sent.append(message)
+    def ended_quietly(self, task: asyncio.Future[None]) -> bool:
+        first_only = [m.get("body") for m in self.sent[1:]] == [b"data: first\n\n"]
+        return self.closed == ["cancelled"] and first_only and not task.cancelled()
 
+
+async def test_client_leaving_mid_stream_closes_the_frames_and_ends_quietly() -> None:
+    stream = SlowStream()
     gone = asyncio.Event()
 
     async def receive() -> Message:
         await gone.wait()
         return {"type": "http.disconnect"}
 
-    task = asyncio.ensure_future(send_stream(frames(), [], receive, send))
-    await upstream_waiting.wait()
+    task = asyncio.ensure_future(send_stream(stream.frames(), [], receive, stream.send))
+    await stream.upstream_waiting.wait()
     gone.set()
     await asyncio.wait_for(task, 2)
-    assert closed == ["cancelled"]
-    assert [m.get("body") for m in sent[1:]] == [b"data: first\n\n"]
-    assert not task.cancelled()
+    assert stream.ended_quietly(task)
 
 
 class Hook:
@@ -131,37 +138,19 @@ class Hook:
 
 
 async def test_with_the_server_hook_a_client_leaving_mid_stream_cancels_without_a_watcher_task() -> None:
-    upstream_waiting = asyncio.Event()
-    closed: list[str] = []
-
-    async def frames() -> AsyncIterator[bytes]:
-        try:
-            yield b"data: first\n\n"
-            upstream_waiting.set()
-            await asyncio.sleep(30)
-            yield b"data: never\n\n"
-        except asyncio.CancelledError:
-            closed.append("cancelled")
-            raise
-
-    sent: list[Message] = []
-
-    async def send(message: Message) -> None:
-        sent.append(message)
+    stream = SlowStream()
 
     async def receive() -> Message:
         raise AssertionError("with the server's hook, nothing waits in receive")
 
     hook = Hook()
     tasks_before = len(asyncio.all_tasks())
-    task = asyncio.ensure_future(send_stream(frames(), [], receive, send, on_disconnect=hook))
-    await upstream_waiting.wait()
+    task = asyncio.ensure_future(send_stream(stream.frames(), [], receive, stream.send, on_disconnect=hook))
+    await stream.upstream_waiting.wait()
     assert len(asyncio.all_tasks()) == tasks_before + 1  # the stream's own task, no watcher
     hook.lose()
     await asyncio.wait_for(task, 2)
-    assert closed == ["cancelled"]
-    assert [m.get("body") for m in sent[1:]] == [b"data: first\n\n"]
-    assert not task.cancelled()
+    assert stream.ended_quietly(task)
     assert hook.calls == [True, False]  # registered, then forgotten at the end (a no-op after the loss)
 
 
