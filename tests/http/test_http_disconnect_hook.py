@@ -38,13 +38,15 @@ def app_for(seen: Seen) -> ASGIApp:
         if path == "/late":  # register only after the client has gone
             await seen.lost.wait()
             await asyncio.sleep(0.2)
-            seen.refused_after_leaving.append(not hook(lambda: None))
+            seen.refused_after_leaving.append(not hook(lambda: None, True))
             return
         if path == "/forget":
-            assert hook(seen.forget_then_lost.set)
-            hook(None)
+            callback = seen.forget_then_lost.set  # one object: a callback is forgotten by identity
+            assert hook(callback, True)
+            hook(seen.lost.set, False)  # not the one kept: nothing forgotten
+            hook(callback, False)
         else:
-            assert hook(seen.lost.set)
+            assert hook(seen.lost.set, True)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"first", "more_body": True})
         seen.started.set()

@@ -10,6 +10,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from opentoken.core.errors import RequestTooLarge
+from opentoken.http.disconnect import Watch
 from opentoken.http.endpoint import read_body, send_stream
 
 
@@ -123,11 +124,14 @@ class Hook:
         self.callback: object = None
         self.calls: list[bool] = []  # True: a callback registered, False: forgotten
 
-    def __call__(self, callback: object) -> bool:
-        if callback is not None and self.gone:
+    def __call__(self, callback: object, watch: bool) -> bool:
+        if watch and self.gone:
             return False
-        self.calls.append(callback is not None)
-        self.callback = callback
+        self.calls.append(watch)
+        if watch:
+            self.callback = callback
+        elif self.callback is callback:
+            self.callback = None
         return True
 
     def lose(self) -> None:
@@ -169,7 +173,7 @@ async def test_with_the_server_hook_a_finished_stream_forgets_its_callback() -> 
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
 
 
-async def test_with_the_server_hook_a_client_already_gone_gets_nothing_and_the_frames_are_closed() -> None:
+async def test_with_the_server_hook_a_client_already_gone_gets_no_body_and_the_frames_are_closed() -> None:
     closed: list[str] = []
 
     async def frames() -> AsyncGenerator[bytes]:
@@ -186,5 +190,41 @@ async def test_with_the_server_hook_a_client_already_gone_gets_nothing_and_the_f
     stream = frames()
     await stream.asend(None)  # started: closing it runs its cleanup
     await send_stream(stream, [], receiver()[1], send, on_disconnect=Hook(gone=True))  # type: ignore[arg-type]
-    assert sent == []
+    assert [m["type"] for m in sent] == ["http.response.start"]  # the head went out before the hook said so
     assert closed == ["closed"]
+
+
+async def test_a_watch_on_the_server_hook_cancels_the_request_when_its_client_leaves_before_the_response() -> None:
+    hook = Hook()
+    _, receive = receiver({"type": "http.request", "body": b"{}", "more_body": False})
+
+    async def request() -> str:
+        watch = Watch(asyncio.current_task(), receive, hook)  # type: ignore[arg-type]
+        await watch.receive()  # the body: from now on the hook watches
+        try:
+            await asyncio.sleep(30)  # a slow upstream
+        except asyncio.CancelledError:
+            assert watch.cancelled
+            return "cancelled by the watch"
+        finally:
+            watch.stop()
+        return "answered"
+
+    tasks_before = len(asyncio.all_tasks())
+    task = asyncio.ensure_future(request())
+    await asyncio.sleep(0.02)  # past ARM_AFTER: a watcher task would exist by now
+    assert len(asyncio.all_tasks()) == tasks_before + 1
+    assert hook.calls == [True]
+    hook.lose()
+    assert await asyncio.wait_for(task, 2) == "cancelled by the watch"
+
+
+async def test_a_watch_on_the_server_hook_forgets_its_callback_when_the_response_starts() -> None:
+    hook = Hook()
+    _, receive = receiver({"type": "http.request", "body": b"{}", "more_body": False})
+    watch = Watch(asyncio.current_task(), receive, hook)  # type: ignore[arg-type]
+    await watch.receive()
+    registered = hook.callback
+    assert registered is not None
+    watch.stop()
+    assert hook.calls == [True, False] and hook.callback is None

@@ -237,12 +237,12 @@ async def send_stream(
 
     watcher = asyncio.get_running_loop().create_task(watch()) if on_disconnect is None else None
     try:
-        if on_disconnect is not None and not on_disconnect(lost):
-            return  # the client has already left: nobody to answer
         start = {"type": "http.response.start", "status": 200, "headers": headers}
         del headers
-        await send(start)
+        await send(start)  # (the lane's own watch on the hook ends here: the hook is free for this one)
         del start
+        if on_disconnect is not None and not on_disconnect(lost, True):
+            return  # the client has already left: nobody to answer
         async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
             stalled = Watchdog().bound(stall_seconds)  # one timer per stream, not one per send
 
@@ -265,7 +265,7 @@ async def send_stream(
         if watcher is not None:
             watcher.cancel()
         elif on_disconnect is not None:
-            on_disconnect(None)
+            on_disconnect(lost, False)
         await _close(frames)
 
 

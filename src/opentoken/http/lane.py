@@ -12,7 +12,8 @@ same things in the same order for the routes it is given, and nothing else:
   (``observe.finish``);
 - an unexpected exception answered as the OpenAI-shaped 500 (``answer_internal_error``), or re-raised when
   the response had started; a client that left while its body was read, not answered;
-- a client that leaves before the response starts cancels the request (``disconnect.Watch``).
+- a client that leaves before the response starts cancels the request (``disconnect.Watch``, through the
+  server's disconnect hook).
 
 Only while OpenTelemetry is off: with it on (server spans, content capture) requests take the stack.
 """
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opentoken.core.context import REQUEST_ID
 from opentoken.http.access import ACCESS_LOGGER
-from opentoken.http.disconnect import Watch
+from opentoken.http.disconnect import Watch, disconnect_hook
 from opentoken.http.failures import answer_internal_error
 from opentoken.http.observe import INGRESS, Observer, Sender, finish
 from opentoken.telemetry.record import RequestRecord, bind, unbind
@@ -82,7 +83,7 @@ class Lane:
         record = RequestRecord(
             request_id=request_id, method="POST", path=path, started=time.perf_counter(), ingress=INGRESS.get(path)
         )
-        watch = Watch(asyncio.current_task(), receive)
+        watch = Watch(asyncio.current_task(), receive, disconnect_hook(scope))
         sender = LaneSender(send, record, [(b"x-request-id", request_id.encode()), *self.headers], watch)
         bound = bind(record)
         observer = self.observer

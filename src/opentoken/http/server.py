@@ -64,9 +64,13 @@ class GatewayProtocol(HttpToolsProtocol):
         self._on_lost: Callable[[], None] | None = None
         self._hook = self._watch_lost  # one bound method per connection, put in each request's scope
 
-    def _watch_lost(self, callback: Callable[[], None] | None) -> bool:
+    def _watch_lost(self, callback: Callable[[], None], watch: bool) -> bool:
         """The ``ON_DISCONNECT`` hook (``opentoken.http.disconnect``)."""
-        if callback is not None and (self.transport.is_closing() or (self.cycle and self.cycle.disconnected)):
+        if not watch:
+            if self._on_lost is callback:
+                self._on_lost = None
+            return True
+        if self.transport.is_closing() or (self.cycle and self.cycle.disconnected):
             return False
         self._on_lost = callback
         return True
