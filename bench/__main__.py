@@ -66,7 +66,7 @@ def _args() -> argparse.Namespace:
     p.add_argument("--no-install", action="store_true", help="install nothing (no wrk, LiteLLM or matplotlib)")
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/opentoken-bench"))
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    p.add_argument("--no-doc", action="store_true", help="print the report instead of writing docs/")
+    p.add_argument("--no-doc", action="store_true", help="print the report instead of writing docs/ and bench/results/")
     p.add_argument(
         "--merge", action="store_true", help="keep the other sections of bench/results/MODE.json (with --only)"
     )
@@ -184,11 +184,12 @@ def main() -> None:
         results = previous
     out = cfg.work_dir / "results.json"
     out.write_text(json.dumps(results, indent=1))
+    if a.no_doc:  # a look, not a record: bench/results/ stays the record behind docs/benchmarks.md
+        print(report.render(results, None))
+        print(f"[bench] raw figures: {out}", file=sys.stderr)
+        return
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / f"{cfg.mode}.json").write_text(json.dumps(results, indent=1))
-    if a.no_doc:
-        print(report.render(results, None))
-        return
     print(f"Targets (issue 16)\n{targets.table(results)}")
     report.write(a.doc, results, _plot(cfg, out, a.doc))
     print(f"[bench] wrote {a.doc} (raw figures: bench/results/{cfg.mode}.json)", file=sys.stderr)
