@@ -71,8 +71,7 @@ def first_of_each(records: Iterable[UsageRecord]) -> list[UsageRecord]:
     return out
 
 
-def deltas(records: Iterable[UsageRecord]) -> list[tuple[Table, list[dict[str, Any]]]]:
-    """What ``records`` (each new to the ledger) add to each rollup table: rows sorted by primary key."""
+def _sums(records: Iterable[UsageRecord]) -> tuple[dict[tuple[str, ...], Sums], ...]:
     sums: tuple[dict[tuple[str, ...], Sums], ...] = ({}, {}, {})
     for rec in records:
         for table_sums, key in zip(sums, _keys(rec), strict=True):
@@ -80,10 +79,31 @@ def deltas(records: Iterable[UsageRecord]) -> list[tuple[Table, list[dict[str, A
             if found is None:
                 found = table_sums[key] = Sums()
             found.add(rec)
+    return sums
+
+
+_KEY_NAMES = tuple(tuple(c.name for c in table.primary_key.columns) for table in TABLES)
+
+
+def deltas(records: Iterable[UsageRecord]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """What ``records`` (each new to the ledger) add to each rollup table: rows sorted by primary key."""
     out = []
-    for table, table_sums in zip(TABLES, sums, strict=True):
-        names = [c.name for c in table.primary_key.columns]
+    for table, names, table_sums in zip(TABLES, _KEY_NAMES, _sums(records), strict=True):
         rows = [{**dict(zip(names, key, strict=True)), **s.values()} for key, s in sorted(table_sums.items())]
+        if rows:
+            out.append((table, rows))
+    return out
+
+
+def delta_tuples(records: Iterable[UsageRecord]) -> list[tuple[Table, list[tuple[Any, ...]]]]:
+    """``deltas`` as tuples in the column order of ``sqlite_upsert`` (the primary key, then ``COUNTERS``):
+    the ledger appender's rows, built without a dict per row."""
+    out = []
+    for table, table_sums in zip(TABLES, _sums(records), strict=True):
+        rows = [
+            (*key, s.requests, *(getattr(s, name) for name in TOKENS), s.cost, s.errors)
+            for key, s in sorted(table_sums.items())
+        ]
         if rows:
             out.append((table, rows))
     return out

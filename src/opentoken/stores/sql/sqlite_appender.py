@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,8 +42,10 @@ class SqliteAppender:
     def __init__(self, path: str, dialect: Dialect) -> None:
         columns = [c for c in usage_ledger.columns if c.name != "id"]
         self._names = [c.name for c in columns]
-        self._processors: list[Callable[[Any], Any] | None] = [
-            c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+        self._values = operator.attrgetter(*self._names)  # a record's values in column order, in one call
+        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        self._processors: list[tuple[int, Callable[[Any], Any]]] = [
+            (i, proc) for i, proc in enumerate(processors) if proc is not None
         ]
         marks = ", ".join("?" for _ in columns)
         self._sql = (
@@ -58,21 +61,20 @@ class SqliteAppender:
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpoints: asyncio.Task[None] | None = None
 
-    def _row(self, rec: UsageRecord) -> tuple[Any, ...]:
-        return tuple(
-            proc(getattr(rec, name)) if proc is not None else getattr(rec, name)
-            for name, proc in zip(self._names, self._processors, strict=True)
-        )
+    def _row(self, rec: UsageRecord) -> list[Any]:
+        row = list(self._values(rec))
+        for i, proc in self._processors:
+            row[i] = proc(row[i])
+        return row
 
     def _rollup(self, records: Sequence[UsageRecord]) -> Rollup:
         out = []
         money = self._money
-        for table, rows in rollups.deltas(rollups.first_of_each(records)):
-            values = [
-                tuple(money(v) if name == "cost" and money is not None else v for name, v in row.items())
-                for row in rows
-            ]
-            out.append((self._upserts[table.name], values))
+        cost = -2  # the place of ``cost`` in a rollup row: (*key, ..., cost, errors)
+        for table, rows in rollups.delta_tuples(rollups.first_of_each(records)):
+            if money is not None:
+                rows = [(*row[:cost], money(row[cost]), row[-1]) for row in rows]
+            out.append((self._upserts[table.name], rows))
         return out
 
     async def append(self, records: Sequence[UsageRecord]) -> None:
@@ -107,7 +109,7 @@ class SqliteAppender:
             self._conn = conn
         return self._conn
 
-    def _write(self, records: Sequence[UsageRecord], rows: list[tuple[Any, ...]], rollup: Rollup) -> None:
+    def _write(self, records: Sequence[UsageRecord], rows: list[list[Any]], rollup: Rollup) -> None:
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")
         try:
