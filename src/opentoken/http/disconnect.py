@@ -117,8 +117,7 @@ class Watch:
     async def _watch(self) -> None:
         message = await self._receive()
         if message["type"] == "http.disconnect" and self._task is not None:
-            self._gone = self._cancelled = True
-            self._task.cancel()
+            self._lost()
 
     def _stop(self) -> None:
         on_lost, self._on_lost = self._on_lost, None

@@ -56,13 +56,11 @@ the provider sends faster than the client reads (aiohttp may have buffered far m
 class UpstreamCall:
     """An upstream response whose status was 2xx; read it whole or as SSE events."""
 
-    def __init__(
-        self, resp: aiohttp.ClientResponse, timeouts: Timeouts, deadline: float, dog: Watchdog | None = None
-    ) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts, deadline: float, dog: Watchdog) -> None:
         self._resp = resp
         self._timeouts = timeouts
         self._deadline = deadline
-        self._dog = dog or Watchdog()  # bounds every wait of the call with one timer (the send's, carried on)
+        self._dog = dog  # bounds every wait of the call with one timer (the send's, carried on)
         self.status = resp.status
         self.idle: float | None = timeouts.idle  # longest gap between reads; None: only the deadline bounds it
 
@@ -156,6 +154,7 @@ class UpstreamClient:
         session = self._session(deployment.base_url)
         client_timeout = aiohttp.ClientTimeout(total=None, connect=timeouts.connect, sock_connect=timeouts.connect)
         dog = Watchdog()  # the deadline's timer, kept by the call for its reads
+        call = None
         try:
             with dog.bound(None, deadline):
                 resp = await session.post(url, data=request.body, headers=headers, timeout=client_timeout)
@@ -165,22 +164,23 @@ class UpstreamClient:
                     finally:
                         resp.release()
                     raise deployment.provider.parse_error(resp.status, resp.headers, body)
-        except BaseException as e:
-            dog.close()
-            if isinstance(e, aiohttp.ConnectionTimeoutError):
-                raise UpstreamTimeout(
-                    f"Could not connect to the provider ({deployment.name}) within {timeouts.connect:g} s."
-                ) from e
-            if isinstance(e, TimeoutError):
-                raise UpstreamTimeout(
-                    f"The provider did not answer within the {timeouts.total:g} s total timeout ({deployment.name})."
-                ) from e
-            if isinstance(e, aiohttp.ClientError):
-                raise UpstreamConnectionError(
-                    f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
-                ) from e
-            raise
-        return UpstreamCall(resp, timeouts, deadline, dog)
+            call = UpstreamCall(resp, timeouts, deadline, dog)
+        except aiohttp.ConnectionTimeoutError as e:
+            raise UpstreamTimeout(
+                f"Could not connect to the provider ({deployment.name}) within {timeouts.connect:g} s."
+            ) from e
+        except TimeoutError as e:
+            raise UpstreamTimeout(
+                f"The provider did not answer within the {timeouts.total:g} s total timeout ({deployment.name})."
+            ) from e
+        except aiohttp.ClientError as e:
+            raise UpstreamConnectionError(
+                f"Could not reach the provider ({deployment.name}): {type(e).__name__}"
+            ) from e
+        finally:
+            if call is None:
+                dog.close()
+        return call
 
     async def fetch(
         self, deployment: Deployment, request: UpstreamRequest, timeouts: Timeouts, max_bytes: int = 8 << 20

@@ -51,8 +51,12 @@ class Sums:
         self.cost += rec.cost
         self.errors += 1 if rec.is_error else 0
 
+    def row(self) -> tuple[Any, ...]:
+        """The counters, in the order of ``COUNTERS``."""
+        return tuple(getattr(self, name) for name in COUNTERS)
+
     def values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in COUNTERS}
+        return dict(zip(COUNTERS, self.row(), strict=True))
 
 
 def _keys(rec: UsageRecord) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -100,10 +104,7 @@ def delta_tuples(records: Iterable[UsageRecord]) -> list[tuple[Table, list[tuple
     the ledger appender's rows, built without a dict per row."""
     out = []
     for table, table_sums in zip(TABLES, _sums(records), strict=True):
-        rows = [
-            (*key, s.requests, *(getattr(s, name) for name in TOKENS), s.cost, s.errors)
-            for key, s in sorted(table_sums.items())
-        ]
+        rows = [(*key, *s.row()) for key, s in sorted(table_sums.items())]
         if rows:
             out.append((table, rows))
     return out

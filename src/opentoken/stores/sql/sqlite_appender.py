@@ -36,6 +36,7 @@ from opentoken.stores.sql.schema import Money, usage_ledger
 Rollup = list[tuple[str, list[tuple[Any, ...]]]]  # (upsert SQL, rows) per rollup table
 
 CHECKPOINT_SECONDS = 1.0
+COST_FROM_END = rollups.COUNTERS.index("cost") - len(rollups.COUNTERS)
 
 
 class SqliteAppender:
@@ -70,10 +71,10 @@ class SqliteAppender:
     def _rollup(self, records: Sequence[UsageRecord]) -> Rollup:
         out = []
         money = self._money
-        cost = -2  # the place of ``cost`` in a rollup row: (*key, ..., cost, errors)
         for table, rows in rollups.delta_tuples(rollups.first_of_each(records)):
             if money is not None:
-                rows = [(*row[:cost], money(row[cost]), row[-1]) for row in rows]
+                i = len(rows[0]) + COST_FROM_END  # a rollup row is (*key, *COUNTERS)
+                rows = [(*row[:i], money(row[i]), *row[i + 1 :]) for row in rows]
             out.append((self._upserts[table.name], rows))
         return out
 
