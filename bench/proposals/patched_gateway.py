@@ -61,6 +61,7 @@ class _Response:
 
 def patch_client() -> None:
     from bench.proposals.h1client import H1Pool
+    from opentoken.core.watchdog import Watchdog
     from opentoken.upstream import client
 
     pools: dict[str, H1Pool] = {}
@@ -78,7 +79,7 @@ def patch_client() -> None:
             )
             if resp.status >= 300:
                 raise deployment.provider.parse_error(resp.status, resp.headers, await resp.read())
-        return client.UpstreamCall(resp, timeouts, deadline)  # type: ignore[arg-type]  # duck-typed response
+        return client.UpstreamCall(resp, timeouts, deadline, Watchdog())  # type: ignore[arg-type]  # duck-typed response
 
     client.UpstreamClient.send = send  # type: ignore[method-assign]  # the patch under measurement
 
