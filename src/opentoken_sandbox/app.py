@@ -82,7 +82,7 @@ async def _serve_forever(host: str, port: int, config: SandboxConfig | None) -> 
 def serve(host: str, port: int, config: SandboxConfig | None = None) -> None:
     """Serve until SIGINT/SIGTERM; prints ``sandbox listening on http://host:port`` once bound.
 
-    Runs on uvloop when it is installed (it comes with ``uvicorn[standard]``), as the gateway does, so that a
+    Runs on uvloop when it is installed (a dependency of the gateway), as the gateway does, so that a
     benchmark measures the gateway rather than the simulated upstream's event loop.
     """
     try:

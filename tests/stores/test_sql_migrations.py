@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from opentoken.stores.factory import open_stores, run_migrations
@@ -21,6 +21,16 @@ from opentoken.stores.sql.schema import VERSION_TABLE, metadata
 def _diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return list(compare_metadata(context, metadata))
+
+
+def _error_index(connection: Connection) -> str:
+    """The stored definition of the request log's errors index (its WHERE clause is not in the metadata)."""
+    name = "ix_usage_ledger_errors_created_request"
+    if connection.dialect.name == "sqlite":
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    else:
+        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
+    return str(connection.execute(query, {"name": name}).scalar_one())
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -36,6 +46,9 @@ async def test_fresh_database_migrates_to_head_matching_metadata(sql_url: str) -
         assert await current_revision(engine) == head_revision()
         async with engine.connect() as conn:
             assert await conn.run_sync(_diff) == []
+            assert "WHERE error_code IS NOT NULL" in (await conn.run_sync(_error_index)).replace("(", "").replace(
+                ")", ""
+            )
             assert await conn.run_sync(_tables) == {
                 "api_keys",
                 "usage_ledger",

@@ -33,6 +33,7 @@ from opentoken.http.errors import gateway_error_handler, http_exception_handler,
 from opentoken.http.failures import InternalErrors
 from opentoken.http.health import Readiness, health_routes
 from opentoken.http.lane import Lane
+from opentoken.http.lazy import LazyRoutes
 from opentoken.http.metrics import metrics_routes, serve_metrics
 from opentoken.http.middleware import RequestIdMiddleware
 from opentoken.http.observe import Observe, Observer
@@ -58,7 +59,6 @@ from opentoken.telemetry.tracing import open_telemetry
 from opentoken.upstream.client import UpstreamClient
 from opentoken.upstream.media import MediaFetcher
 from opentoken.upstream.models import Listing, listings
-from opentoken.web.routes import console_routes
 
 SEAL_SECRET = "responses_seal_key"
 
@@ -212,8 +212,11 @@ def build_app(settings: Settings, worker: WorkerLink | None = None) -> Starlette
                 host = settings.metrics_host or settings.host
                 stack.push_async_callback(await serve_metrics(metrics, metrics_token, host, settings.metrics_port))
             app.router.routes.append(openapi_route())
-            app.router.routes.extend(
-                console_routes(
+
+            def console() -> list[BaseRoute]:
+                from opentoken.web.routes import console_routes
+
+                return console_routes(
                     catalog=catalog,
                     pipeline=pipeline,
                     admin=admin,
@@ -222,7 +225,8 @@ def build_app(settings: Settings, worker: WorkerLink | None = None) -> Starlette
                     sessions=stores.sessions,
                     settings=settings,
                 )
-            )
+
+            app.router.routes.append(LazyRoutes(console))  # imported and built on its first request
             app.state.pipeline = pipeline
             lane.routes.update(lane_routes(app.router.routes))
             settle_memory()

@@ -51,6 +51,7 @@ def run_server(settings: Settings, worker: WorkerLink | None = None, sock: socke
             )
         ),
         lifespan="on",
+        ws="none",  # no WebSocket routes: uvicorn then does not import a WebSocket library
         access_log=False,  # the gateway writes its own (opentoken.access)
         log_config=None,  # uvicorn's loggers go through the handler configured by the caller (text or JSON)
         proxy_headers=settings.proxy_headers,

@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -202,13 +201,10 @@ usage_ledger = Table(
     Index("ix_usage_ledger_created_request", "created_at", "request_id"),
     Index("ix_usage_ledger_key_created_request", "key_id", "created_at", "request_id"),
     Index("ix_usage_ledger_model_created_request", "model", "created_at", "request_id"),
-    Index(
-        "ix_usage_ledger_errors_created_request",
-        "created_at",
-        "request_id",
-        sqlite_where=text("error_code IS NOT NULL"),
-        postgresql_where=text("error_code IS NOT NULL"),
-    ),
+    # Partial on both backends (`WHERE error_code IS NOT NULL`, migration 0005; a test reads it back from each).
+    # The condition is not repeated here: a `postgresql_where` option makes SQLAlchemy import its whole
+    # PostgreSQL dialect in every gateway, SQLite ones included (2.7 MB resident), and Alembic does not compare it.
+    Index("ix_usage_ledger_errors_created_request", "created_at", "request_id"),
 )
 
 
