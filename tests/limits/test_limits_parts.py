@@ -17,7 +17,7 @@ from opentoken.limits.factory import close_limits, open_limits
 from opentoken.limits.limiter import KeyLimiter
 from opentoken.limits.periods import current_period
 from opentoken.stores.base import ApiKey
-from opentoken.stores.counters import Ask, Outcome
+from opentoken.stores.counters import Ask, ImmediateCounters, Outcome
 from opentoken.stores.memory.bus import MemoryBus
 from opentoken.stores.memory.counters import MemoryCounters
 from opentoken.stores.redis.bus import RedisBus
@@ -143,21 +143,59 @@ async def test_open_limits_fails_fast_without_redis() -> None:
         await open_limits("redis://127.0.0.1:1", _no_spend)
 
 
-class GatedCounters(MemoryCounters):
-    """Memory counters whose ``acquire`` waits for a gate, and which record releases."""
+class GatedCounters:
+    """A counter store that waits (as one reached over the network does): ``acquire`` waits for a gate; over
+    memory counters, recording releases. Not ``ImmediateCounters``, so the limiter takes its awaiting path."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.inner = MemoryCounters()
         self.gate = asyncio.Event()
         self.released: list[str] = []
 
     async def acquire(self, ask: Ask) -> Outcome:
         await self.gate.wait()
-        return await super().acquire(ask)
+        return await self.inner.acquire(ask)
+
+    async def init_budget(self, key_id: str, period: str, spent_nanos: int, ttl_ms: int) -> None:
+        await self.inner.init_budget(key_id, period, spent_nanos, ttl_ms)
+
+    async def settle(self, ask: Ask, cost_nanos: int, tokens: int) -> None:
+        await self.inner.settle(ask, cost_nanos, tokens)
 
     async def release(self, ask: Ask) -> None:
         self.released.append(ask.admission_id)
-        await super().release(ask)
+        await self.inner.release(ask)
+
+    async def renew(self, asks: list[Ask], now_ms: int, until_ms: int) -> None:
+        await self.inner.renew(asks, now_ms, until_ms)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_in_process_counters_admit_and_settle_without_a_turn_of_the_event_loop() -> None:
+    """Memory counters are ``ImmediateCounters``: no task, no shield, nothing else runs in between."""
+    counters = MemoryCounters()
+    assert isinstance(counters, ImmediateCounters) and not isinstance(GatedCounters(), ImmediateCounters)
+    limiter = KeyLimiter(counters, _no_spend)
+    key = ApiKey(id="k-now", name="n", prefix="p", key_hash="h", created_at=NOW, rpm=2, max_concurrent=1)
+    turned: list[bool] = []
+    asyncio.get_running_loop().call_soon(turned.append, True)  # runs at the next turn of the loop
+    admission = await limiter.admit(key, MODEL, 1, 1)
+    with pytest.raises(RateLimited):  # the concurrency slot is taken
+        await limiter.admit(key, MODEL, 1, 1)
+    await admission.settle(Decimal("0.001"), 2)
+    second = await limiter.admit(key, MODEL, 1, 1)  # the slot is free again; rpm 2 counts both
+    await second.settle(Decimal(0), 2)
+    with pytest.raises(RateLimited, match="requests per minute"):
+        await limiter.admit(key, MODEL, 1, 1)
+    assert turned == []  # none of it waited for the loop
+    third = ApiKey(id="k-now-2", name="n", prefix="p", key_hash="h", created_at=NOW, max_concurrent=1)
+    released = await limiter.admit(third, MODEL, 1, 1)
+    await released.release()  # frees the slot at once
+    await (await limiter.admit(third, MODEL, 1, 1)).release()
+    assert turned == []
+    await limiter.close()
 
 
 async def test_admission_granted_after_its_caller_was_cancelled_is_released() -> None:

@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import logging
 import math
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,7 +37,7 @@ from opentoken.limits.base import (
 )
 from opentoken.limits.periods import Period, current_period
 from opentoken.stores.base import ApiKey
-from opentoken.stores.counters import Ask, CounterStore, Outcome
+from opentoken.stores.counters import Ask, CounterStore, ImmediateCounters, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class KeyLimiter:
         self._metrics = metrics  # refused admissions by reason
         self._tracer = tracer  # an opentoken.admission span per request
         self._counters = counters
+        self._now = counters if isinstance(counters, ImmediateCounters) else None  # plain calls, no task
         self._spend_source = spend_source
         self._clock = clock
         self._lease_ms = int(lease_seconds * 1000)
@@ -143,7 +144,7 @@ class KeyLimiter:
         ttl = period.counter_ttl(now)
         return Ask(
             key_id=key.id,
-            admission_id=uuid.uuid4().hex,
+            admission_id=secrets.token_hex(16),
             now_ms=now_ms,
             period=period.tag,
             budget_ttl_ms=int(ttl.total_seconds() * 1000),
@@ -167,6 +168,8 @@ class KeyLimiter:
 
     async def _acquire_once(self, ask: Ask) -> Outcome:
         """Acquire; if the caller is cancelled meanwhile, whatever was granted is released."""
+        if self._now is not None:
+            return self._now.acquire_now(ask)  # nothing to wait for, so nothing to cancel midway
         task = asyncio.ensure_future(self._counters.acquire(ask))
         try:
             return await asyncio.shield(task)
@@ -206,6 +209,12 @@ class KeyLimiter:
         self._live.pop(ask.admission_id, None)
         if not ask.tracked and not cost_nanos:
             return  # nothing was taken, and there is no spend to record
+        if self._now is not None:
+            if cost_nanos is None:
+                self._now.release_now(ask)
+            else:
+                self._now.settle_now(ask, cost_nanos, tokens)
+            return
         if cost_nanos is None:
             work = asyncio.shield(self._counters.release(ask))
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 DEFAULT_PREFIX = "opentoken"  # of the shared backends' key and channel names (Redis)
 WINDOW_MS = 60_000  # rpm and tpm are per minute, over a sliding window
@@ -100,6 +100,19 @@ class CounterStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ImmediateCounters(Protocol):
+    """A ``CounterStore`` that needs no I/O (its counters live in this process): the same operations as plain
+    calls. The limiter uses them instead of the coroutines, so an admission and its settlement cost no task,
+    no shield and no turn of the event loop (about 7 µs each on uvloop), and nothing can cancel them midway."""
+
+    def acquire_now(self, ask: Ask) -> Outcome: ...
+
+    def settle_now(self, ask: Ask, cost_nanos: int, tokens: int) -> None: ...
+
+    def release_now(self, ask: Ask) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

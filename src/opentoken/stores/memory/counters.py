@@ -102,7 +102,7 @@ class _KeyCounters:
 
 
 class MemoryCounters:
-    """``CounterStore`` in process memory."""
+    """``CounterStore`` in process memory; also ``ImmediateCounters`` (every operation is a plain call)."""
 
     def __init__(self) -> None:
         self._keys: dict[str, _KeyCounters] = {}
@@ -114,6 +114,9 @@ class MemoryCounters:
         return counters
 
     async def acquire(self, ask: Ask) -> Outcome:
+        return self.acquire_now(ask)
+
+    def acquire_now(self, ask: Ask) -> Outcome:
         k = self._key(ask.key_id)
         now = ask.now_ms
         k.prune_leases(now)
@@ -143,6 +146,9 @@ class MemoryCounters:
             k.budgets[period] = _Budget(spent=spent_nanos)
 
     async def settle(self, ask: Ask, cost_nanos: int, tokens: int) -> None:
+        self.settle_now(ask, cost_nanos, tokens)
+
+    def settle_now(self, ask: Ask, cost_nanos: int, tokens: int) -> None:
         k = self._key(ask.key_id)
         k.drop_lease(ask.admission_id)
         budget = k.budgets.get(ask.period)
@@ -151,6 +157,9 @@ class MemoryCounters:
         k.tokens.resize(ask.admission_id, tokens)
 
     async def release(self, ask: Ask) -> None:
+        self.release_now(ask)
+
+    def release_now(self, ask: Ask) -> None:
         k = self._key(ask.key_id)
         k.drop_lease(ask.admission_id)
         k.requests.remove(ask.admission_id)
