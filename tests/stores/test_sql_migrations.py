@@ -29,7 +29,7 @@ def _error_index(connection: Connection) -> str:
     if connection.dialect.name == "sqlite":
         query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
     else:
-        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
+        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name AND schemaname = current_schema()")
     return str(connection.execute(query, {"name": name}).scalar_one())
 
 
