@@ -21,6 +21,7 @@ import platform
 import subprocess
 import sys
 import traceback
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ def _plot(cfg: Config, results_file: Path, doc: Path) -> str | None:
 _RERUN = " re-measured "
 
 
-def carried_notes(notes: list[str], sections: list[str]) -> list[str]:
+def carried_notes(notes: Sequence[str], sections: Collection[str]) -> list[str]:
     """The notes of an earlier run that still hold after ``sections`` are measured again: a note about one of
     them goes, and "a, b re-measured DATE" keeps the sections not measured now ("b re-measured DATE")."""
     out = []
