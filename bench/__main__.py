@@ -21,7 +21,6 @@ import platform
 import subprocess
 import sys
 import traceback
-from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,24 +149,6 @@ def _plot(cfg: Config, results_file: Path, doc: Path) -> str | None:
     return f"![benchmark plot]({img.relative_to(doc.parent)})"
 
 
-_RERUN = " re-measured "
-
-
-def carried_notes(notes: Sequence[str], sections: Collection[str]) -> list[str]:
-    """The notes of an earlier run that still hold after ``sections`` are measured again: a note about one of
-    them goes, and "a, b re-measured DATE" keeps the sections not measured now ("b re-measured DATE")."""
-    out = []
-    for note in notes:
-        if _RERUN in note:
-            named, _, rest = note.partition(_RERUN)
-            kept = [name for name in named.split(", ") if name not in sections]
-            if kept:
-                out.append(", ".join(kept) + _RERUN + rest)
-        elif not any(name in note for name in sections):
-            out.append(note)
-    return out
-
-
 def main() -> None:
     a = _args()
     cfg = _config(a)
@@ -196,7 +177,7 @@ def main() -> None:
     saved = ROOT / "bench" / "results" / f"{cfg.mode}.json"
     if a.merge and saved.exists():
         previous = json.loads(saved.read_text())
-        notes = carried_notes(previous.get("meta", {}).get("notes", []), cfg.sections)
+        notes = report.carried_notes(previous.get("meta", {}).get("notes", []), cfg.sections)
         rerun = f"{', '.join(cfg.sections)} re-measured {results['meta']['date']} (commit {results['meta']['commit']})"
         previous.update({k: v for k, v in results.items() if k != "meta"})
         previous.setdefault("meta", {})["notes"] = [*notes, *results["meta"]["notes"], rerun]

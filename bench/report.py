@@ -3,7 +3,7 @@ hand-written and kept), with the targets of issue 6 checked against the measured
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -489,3 +489,21 @@ def write(doc: Path, r: dict[str, Any], plot: str | None) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     doc.write_text(text)
+
+
+_RERUN = " re-measured "
+
+
+def carried_notes(notes: Sequence[str], sections: Collection[str]) -> list[str]:
+    """The notes of an earlier run that still hold after ``sections`` are measured again: a note about one of
+    them goes, and "a, b re-measured DATE" keeps the sections not measured now ("b re-measured DATE")."""
+    out = []
+    for note in notes:
+        if _RERUN in note:
+            named, _, rest = note.partition(_RERUN)
+            kept = [name for name in named.split(", ") if name not in sections]
+            if kept:
+                out.append(", ".join(kept) + _RERUN + rest)
+        elif not any(name in note for name in sections):
+            out.append(note)
+    return out

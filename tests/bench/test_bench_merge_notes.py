@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.__main__ import carried_notes
+from bench.report import carried_notes
 
 
 def test_a_rerun_keeps_the_other_sections_dates() -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where bench/ lives
 
 from bench.seed import seed_keys, seed_ledger, seeded_secret
 
