@@ -55,9 +55,6 @@ class Sums:
         """The counters, in the order of ``COUNTERS``."""
         return tuple(getattr(self, name) for name in COUNTERS)
 
-    def values(self) -> dict[str, Any]:
-        return dict(zip(COUNTERS, self.row(), strict=True))
-
 
 def _keys(rec: UsageRecord) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     day = rec.created_at.astimezone(UTC).strftime("%Y-%m-%d")
@@ -86,22 +83,14 @@ def _sums(records: Iterable[UsageRecord]) -> tuple[dict[tuple[str, ...], Sums], 
     return sums
 
 
-_KEY_NAMES = tuple(tuple(c.name for c in table.primary_key.columns) for table in TABLES)
-
-
-def deltas(records: Iterable[UsageRecord]) -> list[tuple[Table, list[dict[str, Any]]]]:
-    """What ``records`` (each new to the ledger) add to each rollup table: rows sorted by primary key."""
-    out = []
-    for table, names, table_sums in zip(TABLES, _KEY_NAMES, _sums(records), strict=True):
-        rows = [{**dict(zip(names, key, strict=True)), **s.values()} for key, s in sorted(table_sums.items())]
-        if rows:
-            out.append((table, rows))
-    return out
+def columns(table: Table) -> tuple[str, ...]:
+    """A rollup row's columns, in the order of ``delta_tuples``: the primary key, then ``COUNTERS``."""
+    return (*(c.name for c in table.primary_key.columns), *COUNTERS)
 
 
 def delta_tuples(records: Iterable[UsageRecord]) -> list[tuple[Table, list[tuple[Any, ...]]]]:
-    """``deltas`` as tuples in the column order of ``sqlite_upsert`` (the primary key, then ``COUNTERS``):
-    the ledger appender's rows, built without a dict per row."""
+    """What ``records`` (each new to the ledger) add to each rollup table: rows in the order of ``columns``,
+    sorted by primary key."""
     out = []
     for table, table_sums in zip(TABLES, _sums(records), strict=True):
         rows = [(*key, *s.row()) for key, s in sorted(table_sums.items())]
@@ -110,10 +99,17 @@ def delta_tuples(records: Iterable[UsageRecord]) -> list[tuple[Table, list[tuple
     return out
 
 
+def deltas(records: Iterable[UsageRecord]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """``delta_tuples`` as rows by column name (for SQLAlchemy's statements)."""
+    return [
+        (table, [dict(zip(columns(table), row, strict=True)) for row in rows]) for table, rows in delta_tuples(records)
+    ]
+
+
 def sqlite_upsert(table: Table) -> str:
     """``INSERT ... ON CONFLICT DO UPDATE`` adding to the counters, with sqlite3's ``?`` placeholders."""
     keys = [c.name for c in table.primary_key.columns]
-    names = [*keys, *COUNTERS]
+    names = columns(table)
     marks = ", ".join("?" for _ in names)
     adds = ", ".join(f"{n} = {table.name}.{n} + excluded.{n}" for n in COUNTERS)
     return (

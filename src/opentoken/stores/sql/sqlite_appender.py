@@ -36,7 +36,6 @@ from opentoken.stores.sql.schema import Money, usage_ledger
 Rollup = list[tuple[str, list[tuple[Any, ...]]]]  # (upsert SQL, rows) per rollup table
 
 CHECKPOINT_SECONDS = 1.0
-COST_FROM_END = rollups.COUNTERS.index("cost") - len(rollups.COUNTERS)
 
 
 class SqliteAppender:
@@ -54,7 +53,9 @@ class SqliteAppender:
             "ON CONFLICT (request_id) DO NOTHING"
         )
         self._money = Money().dialect_impl(dialect).bind_processor(dialect)
-        self._upserts = {table.name: rollups.sqlite_upsert(table) for table in rollups.TABLES}
+        self._upserts = {  # per rollup table: its upsert, and where the cost is in its rows
+            table.name: (rollups.sqlite_upsert(table), rollups.columns(table).index("cost")) for table in rollups.TABLES
+        }
         self._path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="opentoken-ledger")
         self._conn: sqlite3.Connection | None = None
@@ -72,10 +73,10 @@ class SqliteAppender:
         out = []
         money = self._money
         for table, rows in rollups.delta_tuples(rollups.first_of_each(records)):
+            sql, i = self._upserts[table.name]
             if money is not None:
-                i = len(rows[0]) + COST_FROM_END  # a rollup row is (*key, *COUNTERS)
                 rows = [(*row[:i], money(row[i]), *row[i + 1 :]) for row in rows]
-            out.append((self._upserts[table.name], rows))
+            out.append((sql, rows))
         return out
 
     async def append(self, records: Sequence[UsageRecord]) -> None:
