@@ -6,7 +6,15 @@ import logging
 
 import click
 
-from opentoken.settings import explain, load_settings, unknown_settings
+from opentoken.settings import Settings, SettingsError, explain, load_settings, unknown_settings
+
+
+def checked_settings(**overrides: object) -> Settings:
+    """The settings, or the command's error (exit status 1) naming the variable with a bad value."""
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -40,7 +48,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from opentoken.http.access import configure_logging
 
     overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
-    settings = load_settings(**overrides)
+    settings = checked_settings(**overrides)
     memory = settings.resolved_database_url().strip() == "memory://"
     if memory and (settings.workers or 1) > 1:
         raise click.UsageError("memory:// keeps keys and the ledger in one process: it serves with one worker only")
@@ -85,7 +93,7 @@ def config(as_json: bool) -> None:
 
     from opentoken.settings import env_value
 
-    rows = explain(load_settings())
+    rows = explain(checked_settings())
     providers = [(v, "(set, hidden)" if "KEY" in v else env_value(v) or "") for v in provider_variables()]
     problems = unknown_settings(known=provider_variables())
     if as_json:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from opentoken.settings import Settings
+from opentoken.settings import setting_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"
@@ -46,7 +46,7 @@ def load(path: Path) -> dict[str, Any]:
 def known_variable(name: str) -> bool:
     """An environment variable the gateway (or the OpenTelemetry SDK, or a provider) reads."""
     if name.startswith("OPENTOKEN_"):
-        return name.removeprefix("OPENTOKEN_").lower() in Settings.model_fields
+        return name.removeprefix("OPENTOKEN_").lower() in {f.name for f in setting_fields()}
     return name.startswith("OTEL_") or name in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
 
 

@@ -12,7 +12,7 @@ from opentoken.catalog.registry import load_catalog
 from opentoken.core.errors import ModelNotFound
 from opentoken.providers.registry import all_providers
 from opentoken.routing.pool import DeploymentPool
-from opentoken.settings import DeploymentConfig, Settings
+from opentoken.settings import DeploymentConfig, load_settings
 from opentoken.upstream.client import Deployment
 from support.catalog import entry
 
@@ -59,12 +59,12 @@ def test_bad_configuration_is_refused_at_start(configs: list[DeploymentConfig], 
 
 def test_settings_read_deployments_from_env_json_and_config_toml(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("OPENTOKEN_DEPLOYMENTS", '[{"provider": "anthropic", "weight": 2, "models": ["anthropic/*"]}]')
-    assert Settings().deployments[0].weight == 2
+    assert load_settings().deployments[0].weight == 2
     monkeypatch.delenv("OPENTOKEN_DEPLOYMENTS")
     config = tmp_path / "opentoken.toml"
     config.write_text('total_timeout_seconds = 7\n[[deployments]]\nprovider = "google"\nname = "g2"\n')
     monkeypatch.setenv("OPENTOKEN_CONFIG", str(config))
-    settings = Settings()
+    settings = load_settings()
     assert [d.name for d in settings.deployments] == ["g2"] and settings.timeouts().total == 7
 
 

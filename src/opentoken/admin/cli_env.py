@@ -33,9 +33,12 @@ def _obj() -> dict[str, Any]:
 
 
 def settings() -> Settings:
-    from opentoken.settings import load_settings
+    from opentoken.settings import SettingsError, load_settings
 
-    return load_settings()
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def database_url() -> str:
