@@ -45,6 +45,10 @@ def test_unknown_variables_and_file_keys_are_reported(tmp_path: Path) -> None:
         f"unknown key 'redis_ulr' in {config} (did you mean redis_url?)",
     ]
     assert unknown_settings({"OPENTOKEN_GEMINI_BASE_URL": "x"}, known=["OPENTOKEN_GEMINI_BASE_URL"]) == []
+    assert unknown_settings({"opentoken_port": "9000"}) == [
+        "unknown environment variable opentoken_port (did you mean OPENTOKEN_PORT?)"
+    ]
+    assert read_settings({"opentoken_port": "9000"}, {}).port == 8000  # read in upper case only, and reported
 
 
 def test_sources_and_masking(tmp_path: Path) -> None:

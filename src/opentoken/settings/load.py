@@ -1,6 +1,6 @@
 """The settings from their sources: defaults < the TOML file named by ``OPENTOKEN_CONFIG`` < the environment
-(``OPENTOKEN_<NAME>``) < the command line. One ``msgspec.convert`` checks and converts the merged values; a
-value it refuses is a ``SettingsError`` that names where it was given.
+(``OPENTOKEN_<NAME>``, in upper case) < the command line. One ``msgspec.convert`` checks and converts the
+merged values; a value it refuses is a ``SettingsError`` that names where it was given.
 
 From the environment: an empty variable counts as unset; lists and ``deployments`` are JSON; ``seal_keys`` is
 comma-separated (or a JSON list); a flag takes 1/0, true/false, yes/no, on/off.

@@ -74,14 +74,15 @@ def explain(
 
 def unknown_settings(env: Mapping[str, str] | None = None, known: Iterable[str] = ()) -> list[str]:
     """What was given but is no setting: ``OPENTOKEN_*`` variables and config-file keys (a typo like
-    ``redis_ulr`` would otherwise be silently ignored), each with the closest real name. ``known`` are other
+    ``redis_ulr``, or a name in lower case, would otherwise be silently ignored), each with the closest real name. ``known`` are other
     variables the gateway reads (provider base URLs)."""
     source_env = os.environ if env is None else env
     fields = [f.name for f in setting_fields()]
     variables = {env_name(f) for f in fields} | set(ALWAYS_KNOWN) | set(known)
     problems = []
-    for var in sorted(v for v in source_env if v.startswith("OPENTOKEN_") and v not in variables):
-        problems.append(f"unknown environment variable {var}" + _hint(var, sorted(variables)))
+    for var in sorted(v for v in source_env if v.upper().startswith("OPENTOKEN_") and v not in variables):
+        # names are read in upper case only: ``opentoken_port`` is reported, with the name that would count
+        problems.append(f"unknown environment variable {var}" + _hint(var.upper(), sorted(variables)))
     path, data = config_file(env)
     for key in sorted(k for k in data if k not in fields):
         problems.append(f"unknown key {key!r} in {path}" + _hint(key, fields))
