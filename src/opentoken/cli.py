@@ -6,15 +6,8 @@ import logging
 
 import click
 
-from opentoken.settings import Settings, SettingsError, explain, load_settings, unknown_settings
-
-
-def checked_settings(**overrides: object) -> Settings:
-    """The settings, or the command's error (exit status 1) naming the variable with a bad value."""
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+from opentoken.admin.cli_env import settings as checked_settings
+from opentoken.settings import explain, unknown_settings
 
 
 @click.group()

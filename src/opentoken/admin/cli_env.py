@@ -32,11 +32,13 @@ def _obj() -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def settings() -> Settings:
+def settings(**overrides: object) -> Settings:
+    """The settings (``overrides``: the command line's options), or the command's error (exit status 1) naming
+    the variable, file key or option with a bad value."""
     from opentoken.settings import SettingsError, load_settings
 
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
