@@ -345,9 +345,13 @@ def test_three_replicas_behind_haproxy_survive_sigkill_and_sigterm(tmp_path: Pat
         time.sleep(0.2)
         watcher_done.set()
         watcher.join(5)
-        time.sleep(0.5)  # HAProxy writes a request's log line when it ends
-
+        # HAProxy writes a request's log line when it ends: wait (bounded) for the lines of the calls that
+        # completed, instead of a fixed pause that a busy machine can outrun
+        deadline = time.monotonic() + 10
         served = balancer.served()
+        while time.monotonic() < deadline and any(c.ok and c.test_id not in served for c in calls):
+            time.sleep(0.1)
+            served = balancer.served()
         # HAProxy's clock is the wall clock; the test's marks are monotonic: map them
         offset = time.time() - time.monotonic()
         kill_wall = killed_at + offset
